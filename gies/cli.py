@@ -1,0 +1,236 @@
+"""The ``gies`` command line: thin wrappers that parse options and call the library.
+
+Every :class:`~gies.errors.GiesError` becomes one readable message on stderr and exit code 2;
+any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from gies.errors import GiesError
+
+__all__ = ["main"]
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "pipelines" / "bungo-cocoa.yaml"
+log = logging.getLogger("gies")
+
+
+class _Progress:
+    """Stage lines and a chunk progress bar (rich) on stderr; silent when quiet."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.callbacks = []
+        if not quiet:
+            from rich.console import Console
+
+            self.console = Console(stderr=True)
+            self.callbacks = [_DaskBar(self.console)]
+
+    def stage(self, name: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[bold cyan]»[/] {name}")
+
+
+class _DaskBar:
+    """A dask local-scheduler callback drawing a rich progress bar with ETA (tasks done)."""
+
+    def __init__(self, console):
+        from dask.callbacks import Callback
+
+        outer = self
+
+        class _CB(Callback):
+            def _start_state(self, dsk, state):
+                from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                           TimeRemainingColumn)
+
+                outer.total = sum(len(state[k]) for k in ("ready", "waiting", "running"))
+                outer.bar = Progress("  computing", BarColumn(), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), console=console, transient=True)
+                outer.task = outer.bar.add_task("chunks", total=outer.total)
+                outer.bar.start()
+
+            def _posttask(self, key, result, dsk, state, worker_id):
+                outer.bar.update(outer.task, completed=len(state["finished"]))
+
+            def _finish(self, dsk, state, errored):
+                outer.bar.stop()
+
+        self._cb = _CB()
+
+    def register(self):
+        self._cb.register()
+
+    def unregister(self):
+        self._cb.unregister()
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    log.setLevel(level)
+    warnings.simplefilter("ignore")  # gies warnings are collected and printed in the summary
+
+
+def _summary_table(result) -> str:
+    a = result.aoi_summary.iloc[0]
+    rows = [("S1", a["S1_ha"]), ("S2", a["S2_ha"]), ("S3", a["S3_ha"]), ("N", a["N_ha"]),
+            ("excluded", a["excluded_ha"]), ("no data", a["nodata_ha"])]
+    total = a["area_ha"]
+    lines = [f"{'class':<10}{'hectares':>14}{'share':>9}"]
+    for name, ha in rows:
+        lines.append(f"{name:<10}{ha:>14,.0f}{(ha / total if total else 0):>9.1%}")
+    lines.append(f"{'AOI':<10}{total:>14,.0f}{1:>9.1%}")
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    from gies.pipeline import run
+
+    progress = _Progress(args.quiet)
+    result = run(args.pipeline, progress=progress)
+    if not args.quiet:
+        print(f"\nOutputs: {result.output_dir}")
+        print(_summary_table(result))
+        if result.warnings:
+            print(f"\n{len(result.warnings)} warning(s) (also in manifest.json):")
+            for w in result.warnings:
+                print(f"  - {w}")
+        print(f"\nTotal time {result.timings['total']:.1f} s")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    if not DEMO.exists():
+        raise GiesError(f"the bundled demo pipeline is missing: {DEMO} (run from a source checkout)")
+    args.pipeline = DEMO
+    return cmd_run(args)
+
+
+def cmd_validate(args) -> int:
+    from gies.config import load_pipeline
+    from gies.pipeline import plan
+
+    p = load_pipeline(args.pipeline)
+    pl = plan(p)
+    if not args.quiet:
+        print(f"{args.pipeline}: valid. Grid {pl.grid!r}; {len(pl.infos)} layers; "
+              f"{len(pl.zones)} zones; product {p.profile.product} / {p.config.product.limit_set}")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from gies.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        raise GiesError(f"{path}: file not found")
+    from gies.io.read import raster_info, read_vector
+
+    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".nc", ".img", ".asc"):
+        import numpy as np
+        import rasterio
+
+        info = raster_info(path, key="inspect")
+        print(f"{path}\n  raster {info.count} band(s) {info.dtype}, grid {info.grid!r}")
+        print(f"  bounds {info.grid.bounds}\n  nodata {info.nodata}")
+        with rasterio.open(path) as ds:
+            for b in range(1, ds.count + 1):
+                scale = max(1, max(ds.height, ds.width) // 1000)
+                arr = ds.read(b, out_shape=(max(1, ds.height // scale), max(1, ds.width // scale)),
+                              masked=True).astype("float64").filled(np.nan)
+                v = arr[np.isfinite(arr)]
+                rng = f"{v.min():.4g}..{v.max():.4g}, median {np.median(v):.4g}" if v.size else "all nodata"
+                print(f"  band {b} {ds.descriptions[b - 1] or ''} {ds.units[b - 1] or ''}: {rng}"
+                      + (" (sampled)" if scale > 1 else ""))
+    else:
+        gdf = read_vector(path, layer=None, key="inspect")
+        print(f"{path}\n  vector {len(gdf)} features, CRS {gdf.crs.to_string()}")
+        print(f"  bounds {tuple(gdf.total_bounds)}\n  fields {', '.join(map(str, gdf.columns[:-1]))}")
+    return 0
+
+
+def cmd_products(args) -> int:
+    from gies.profile import load_profile
+
+    folder = REPO / "config" / "products"
+    if args.action == "list":
+        for f in sorted(folder.glob("*.yaml")):
+            p = load_profile(f)
+            print(f"{p.product:<16}{p.species:<32}limit sets: {', '.join(p.limit_sets)}")
+        return 0
+    if not args.name:
+        raise GiesError("products show: give a product name, e.g. 'gies products show cocoa'")
+    path = folder / f"{args.name}.yaml"
+    if not path.exists():
+        raise GiesError(f"products: no profile {args.name!r} in {folder}")
+    p = load_profile(path)
+    print(f"{p.name} ({p.species}), {p.life_form}")
+    for name, ls in p.limit_sets.items():
+        print(f"\nlimit set {name!r} ({ls.method}); source: {p.sources[ls.source].strip()}")
+        for f, lim in ls.limits.items():
+            fd = p.factors[f]
+            print(f"  {f:<18}[{fd.units}] {lim}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    ap = argparse.ArgumentParser(prog="gies", description="Land-suitability pipelines.")
+    ap.add_argument("--version", action="version", version="gies 0.1.0")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
+    common.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", parents=[common], help="run a pipeline file")
+    p.add_argument("pipeline", type=Path)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("validate", parents=[common], help="check a pipeline file and its data")
+    p.add_argument("pipeline", type=Path)
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("demo", parents=[common], help="run the bundled Bungo cocoa pipeline")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of pipeline files")
+    p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("inspect", parents=[common], help="describe a raster or vector file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_inspect)
+    p = sub.add_parser("products", parents=[common], help="list or show product profiles")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_products)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gies`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return args.func(args)
+    except GiesError as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        print(f"gies: error: {lines[0]}", file=sys.stderr)
+        for line in lines[1:]:
+            print(f"gies: error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gies: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,379 @@
+"""Pipeline files: pydantic models, validation with file/line/key messages, JSON Schema.
+
+A pipeline file is YAML (see ``pipelines/bungo-cocoa.yaml`` and ``docs/pipeline.md``). It is
+loaded with a safe loader that keeps the line of every key (:mod:`gies.yamlio`), validated
+against :class:`Pipeline`, then cross-checked (layers referenced by factors exist, the
+product profile covers the factors, ...). All problems are collected and raised together in
+one :class:`~gies.errors.ConfigError`, each as ``file:line: key.path: what is wrong``.
+Relative paths resolve against the pipeline file's folder, not the working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gies.errors import ConfigError, ProfileError, UnitError
+from gies.profile import CLASSES, Profile, load_profile
+from gies.units import conversion
+from gies.yamlio import LoadedYaml, load_yaml
+
+__all__ = ["Pipeline", "load_pipeline", "json_schema", "FORMAT_VERSION", "LoadedPipeline"]
+
+FORMAT_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reading(_Model):
+    """Cells whose indicator value lies in ``indicator_range`` are stored in ``units``."""
+
+    indicator_range: tuple[float, float]
+    units: str
+
+
+class MixedUnits(_Model):
+    """A layer whose cells are stored in different units (see docs/design.md).
+
+    The raw value of the ``indicator`` layer decides, cell by cell, which reading applies;
+    each reading is converted to the layer's declared ``units``. A cell whose indicator falls
+    in no reading's range is implausible under every reading and becomes no data.
+    """
+
+    indicator: str
+    readings: list[Reading] = Field(min_length=1)
+
+
+class LayerSpec(_Model):
+    """One input raster."""
+
+    path: str
+    units: str
+    kind: Literal["continuous", "categorical"] = "continuous"
+    band: int = Field(1, ge=1, description="1-based band number")
+    nodata: float | None = Field(None, description="overrides the file's nodata value")
+    scale: float | None = Field(None, description="value = stored * scale + offset")
+    offset: float | None = None
+    description: str | None = None
+    source: str | None = None
+    mixed_units: MixedUnits | None = None
+    plausible: tuple[float, float] | None = Field(
+        None, description="plausible range in `units`; values outside become no data"
+    )
+
+
+class VectorSpec(_Model):
+    """A vector file (GeoPackage, shapefile, GeoJSON, ...)."""
+
+    path: str
+    layer: str | None = None
+
+
+class ZonesSpec(VectorSpec):
+    """Zones for statistics: one row per feature."""
+
+    id_field: str
+    name_field: str | None = None
+
+
+class GridSpec(_Model):
+    """Target grid: ``{like: <layer>}`` or ``{crs: ..., resolution: ...}`` from the AOI."""
+
+    like: str | None = None
+    crs: str | None = None
+    resolution: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GridSpec:
+        if self.like and (self.crs or self.resolution):
+            raise ValueError("give either 'like' or 'crs' + 'resolution', not both")
+        if not self.like and not (self.crs and self.resolution):
+            raise ValueError("give 'like: <layer>' or both 'crs' and 'resolution'")
+        return self
+
+
+class ProductSpec(_Model):
+    """The product profile, the limit set to use, and single-limit overrides."""
+
+    profile: str
+    limit_set: str
+    overrides: dict[str, Any] = {}
+
+
+class FactorSpec(_Model):
+    """A factor of the product, fed by one input layer."""
+
+    layer: str
+
+
+class ScoringSpec(_Model):
+    """How class limits are applied (see :mod:`gies.score`)."""
+
+    on_limit: Literal["worse", "better"] = "worse"
+    class_scores: dict[Literal["S1", "S2", "S3", "N"], float] = {}
+
+
+class CombineSpec(_Model):
+    """How factor scores combine."""
+
+    rule: Literal["minimum", "maximum_limitation"] = "minimum"
+
+
+class ClassifySpec(_Model):
+    """Absolute score thresholds for classes."""
+
+    scheme: Literal["fao"] = "fao"
+    thresholds: dict[Literal["S1", "S2", "S3"], float] = {}
+
+
+class OutputSpec(_Model):
+    """Where outputs go (relative to the pipeline file)."""
+
+    dir: str = "../outputs"
+    map: bool = True
+
+
+class QualitySpec(_Model):
+    """What to do with a factor whose layer lost many cells to unit and plausibility checks."""
+
+    drop_factor_above: float = Field(
+        0.5, ge=0, le=1,
+        description="share of a layer's valid cells set to no data by quality checks above "
+        "which the factors using it are dropped (with a warning) instead of turning the "
+        "cells into no data; 1 never drops",
+    )
+
+
+class ProcessingSpec(_Model):
+    """Chunking (fixed by the pipeline, so results never depend on memory settings)."""
+
+    chunk: int = Field(1024, ge=64, le=16384)
+
+
+class Pipeline(_Model):
+    """A suitability study (see ``docs/pipeline.md``)."""
+
+    format_version: Literal[1]
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str
+    country: str | None = None
+    aoi: VectorSpec
+    zones: ZonesSpec
+    grid: GridSpec
+    layers: dict[str, LayerSpec] = Field(min_length=1)
+    product: ProductSpec
+    factors: dict[str, FactorSpec] = Field(min_length=1)
+    scoring: ScoringSpec = ScoringSpec()
+    combine: CombineSpec = CombineSpec()
+    classify: ClassifySpec = ClassifySpec()
+    outputs: OutputSpec = OutputSpec()
+    quality: QualitySpec = QualitySpec()
+    processing: ProcessingSpec = ProcessingSpec()
+
+
+class LoadedPipeline:
+    """A validated pipeline with its resolved paths and product profile."""
+
+    def __init__(self, config: Pipeline, path: Path, profile: Profile, raw: dict):
+        self.config = config
+        self.path = path
+        self.base = path.parent
+        self.profile = profile
+        self.raw = raw
+
+    def resolve(self, p: str) -> Path:
+        """A path from the file, resolved against the pipeline file's folder."""
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else (self.base / q).resolve()
+
+    @property
+    def limit_set(self):
+        """The profile's limit set chosen by the pipeline, with overrides applied."""
+        ls = self.profile.limit_sets[self.config.product.limit_set]
+        limits = {**ls.limits, **self.config.product.overrides}
+        return ls.model_copy(update={"limits": limits})
+
+    @property
+    def output_dir(self) -> Path:
+        """The folder holding this pipeline's current result."""
+        return self.resolve(self.config.outputs.dir) / self.config.name
+
+
+def _did_you_mean(word: str, options) -> str:
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _pydantic_problems(exc: ValidationError, y: LoadedYaml) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(map(str, loc)) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            fields = _fields_at(Pipeline, parent)
+            msg = f"unknown key{_did_you_mean(loc[-1], fields)}"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        out.append(f"{y.where(loc)}: {key}: {msg}")
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        nxt = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if nxt is None:  # dict[str, Model]: the key is a user name, step into the value model
+            nxt = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        model = nxt
+    return list(model.model_fields) if model else []
+
+
+def _find_profile(spec: str, base: Path) -> Path:
+    p = Path(spec)
+    candidates = [p if p.is_absolute() else base / p]
+    if p.suffix == "" and not p.is_absolute():
+        repo = Path(__file__).resolve().parents[1]
+        candidates += [base / f"{spec}.yaml", repo / "config" / "products" / f"{spec}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    return candidates[0]
+
+
+def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[str]:
+    problems = []
+
+    def at(*loc) -> str:
+        return f"{y.where(loc)}: {'.'.join(map(str, loc))}"
+
+    for name, spec in cfg.layers.items():
+        units = [(("units",), spec.units)]
+        if spec.mixed_units:
+            units += [(("mixed_units", "readings", i, "units"), r.units)
+                      for i, r in enumerate(spec.mixed_units.readings)]
+        for loc, unit in units:
+            try:
+                conversion(unit, spec.units)
+            except UnitError as exc:
+                problems.append(f"{at('layers', name, *loc)}: {exc}")
+        if spec.mixed_units and spec.mixed_units.indicator not in cfg.layers:
+            problems.append(
+                f"{at('layers', name, 'mixed_units', 'indicator')}: no layer "
+                f"{spec.mixed_units.indicator!r}{_did_you_mean(spec.mixed_units.indicator, cfg.layers)}"
+            )
+    if cfg.grid.like and cfg.grid.like not in cfg.layers:
+        problems.append(f"{at('grid', 'like')}: no layer {cfg.grid.like!r}{_did_you_mean(cfg.grid.like, cfg.layers)}")
+    for fname, f in cfg.factors.items():
+        if f.layer not in cfg.layers:
+            problems.append(f"{at('factors', fname, 'layer')}: no layer {f.layer!r}{_did_you_mean(f.layer, cfg.layers)}")
+    if profile is None:
+        return problems
+    sets = profile.limit_sets
+    if cfg.product.limit_set not in sets:
+        problems.append(
+            f"{at('product', 'limit_set')}: profile {profile.product!r} has no limit set "
+            f"{cfg.product.limit_set!r} (it has {', '.join(sets)})"
+            f"{_did_you_mean(cfg.product.limit_set, sets)}"
+        )
+        return problems
+    ls = sets[cfg.product.limit_set]
+    for fname in cfg.factors:
+        if fname not in profile.factors:
+            problems.append(
+                f"{at('factors', fname)}: product {profile.product!r} has no factor {fname!r}"
+                f"{_did_you_mean(fname, profile.factors)}"
+            )
+        elif fname not in ls.limits and fname not in cfg.product.overrides:
+            problems.append(
+                f"{at('factors', fname)}: limit set {cfg.product.limit_set!r} of {profile.product!r} "
+                f"has no limits for {fname!r} (it has {', '.join(ls.limits)}); remove the factor "
+                "or give limits under product.overrides"
+            )
+        else:
+            layer = cfg.layers.get(cfg.factors[fname].layer)
+            if layer is not None:
+                try:
+                    conversion(layer.units, profile.factors[fname].units)
+                except UnitError as exc:
+                    problems.append(f"{at('layers', cfg.factors[fname].layer, 'units')}: factor {fname!r}: {exc}")
+    for fname, value in cfg.product.overrides.items():
+        where = f"{at('product', 'overrides', fname)}"
+        if fname not in profile.factors:
+            problems.append(f"{where}: not a factor of {profile.product!r}{_did_you_mean(fname, profile.factors)}")
+            continue
+        try:
+            if ls.method == "class_limits":
+                from gies.profile import ClassLimits
+
+                ClassLimits.from_mapping(value, where=where)
+            else:
+                from gies.profile import _valid_trapezoid
+
+                if not _valid_trapezoid(value):
+                    raise ProfileError(f"{where}: a trapezoid needs 4 non-decreasing numbers")
+        except ProfileError as exc:
+            problems.extend(exc.problems)
+    if cfg.combine.rule == "maximum_limitation" and ls.method != "class_limits":
+        problems.append(
+            f"{at('combine', 'rule')}: 'maximum_limitation' needs a class_limits limit set; "
+            f"{cfg.product.limit_set!r} uses {ls.method!r} (use rule: minimum)"
+        )
+    if cfg.scoring.class_scores:
+        scores = {**{"S1": 1.0, "S2": 0.7, "S3": 0.5, "N": 0.0}, **cfg.scoring.class_scores}
+        vals = [scores[c] for c in CLASSES]
+        if not all(0 <= v <= 1 for v in vals) or vals != sorted(vals, reverse=True):
+            problems.append(f"{at('scoring', 'class_scores')}: scores must fall from S1 to N within [0, 1], got {scores}")
+    return problems
+
+
+def load_pipeline(path: str | Path) -> LoadedPipeline:
+    """Load, validate and cross-check a pipeline file (no pixel is read).
+
+    Raises :class:`ConfigError` listing every problem found.
+    """
+    path = Path(path).resolve() if Path(path).exists() else Path(path)
+    y = load_yaml(path)
+    if not isinstance(y.data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    try:
+        cfg = Pipeline.model_validate(y.data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_problems(exc, y)) from None
+    base = path.parent
+    profile_path = _find_profile(cfg.product.profile, base)
+    profile = None
+    problems: list[str] = []
+    if not profile_path.is_file():
+        problems.append(f"{y.where(('product', 'profile'))}: product.profile: file not found: {profile_path}")
+    else:
+        try:
+            profile = load_profile(profile_path)
+        except ProfileError as exc:
+            problems += [f"{y.where(('product', 'profile'))}: product.profile: {p}" for p in exc.problems]
+    problems += _cross_check(cfg, y, profile)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedPipeline(cfg, path, profile, y.data)  # type: ignore[arg-type]
+
+
+def json_schema() -> dict:
+    """JSON Schema of pipeline files, for editors (``gies schema``)."""
+    schema = Pipeline.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "gies pipeline file"
+    return schema

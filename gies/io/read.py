@@ -1,0 +1,129 @@
+"""Reading inputs: raster metadata and lazy, chunked raster layers; vector layers.
+
+This is the only place input files are opened. Files are opened read-only and never
+modified. Every failure becomes a :class:`~gies.errors.LayerError` naming the pipeline key
+and the file, with what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from rasterio.errors import RasterioIOError
+
+from gies.errors import LayerError
+from gies.grid import Grid
+
+__all__ = ["RasterInfo", "raster_info", "open_raster", "read_vector"]
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """Metadata of one raster file (no pixels read)."""
+
+    path: Path
+    grid: Grid
+    count: int
+    dtype: str
+    nodata: float | None
+    scales: tuple[float, ...]
+    offsets: tuple[float, ...]
+    descriptions: tuple[str | None, ...]
+
+
+def raster_info(path: Path, *, key: str) -> RasterInfo:
+    """Open a raster's metadata; ``key`` (e.g. ``layers.temperature``) names it in errors."""
+    if not path.exists():
+        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    try:
+        with rasterio.open(path) as ds:
+            if ds.crs is None:
+                raise LayerError(
+                    f"{key}: {path} has no coordinate reference system; assign one with "
+                    "gdal_edit.py -a_srs EPSG:XXXX or re-export the file with its CRS"
+                )
+            return RasterInfo(
+                path=path,
+                grid=Grid.from_raster(ds),
+                count=ds.count,
+                dtype=ds.dtypes[0],
+                nodata=ds.nodata,
+                scales=tuple(ds.scales),
+                offsets=tuple(ds.offsets),
+                descriptions=tuple(ds.descriptions),
+            )
+    except RasterioIOError as exc:
+        raise LayerError(f"{key}: cannot read raster {path}: {exc}") from None
+    except ValueError as exc:
+        raise LayerError(f"{key}: unusable raster {path}: {exc}") from None
+
+
+def open_raster(
+    info: RasterInfo,
+    *,
+    band: int,
+    chunk: int,
+    kind: str,
+    nodata: float | None,
+    scale: float | None,
+    offset: float | None,
+    key: str,
+) -> xr.DataArray:
+    """A lazy 2-D layer of one band on the file's own grid.
+
+    Continuous layers become float32 with NaN for nodata (the file's, or ``nodata`` from the
+    pipeline, which wins), with the file's scale/offset tags applied, then the pipeline's
+    ``scale``/``offset`` (``value = stored * scale + offset``). Categorical layers keep
+    their integer codes and dtype; their nodata value stays in ``attrs['nodata']``.
+    """
+    if not 1 <= band <= info.count:
+        raise LayerError(f"{key}.band: {info.path} has {info.count} band(s), not band {band}")
+    try:
+        da = rioxarray.open_rasterio(
+            info.path, chunks={"band": 1, "y": chunk, "x": chunk}, masked=False,
+            mask_and_scale=False, lock=False,
+        ).sel(band=band, drop=True)
+    except Exception as exc:  # rioxarray wraps GDAL errors in several types
+        raise LayerError(f"{key}: cannot read raster {info.path}: {exc}") from None
+    fill = nodata if nodata is not None else info.nodata
+    attrs = {"source": str(info.path), "band": band}
+    if kind == "categorical":
+        out = da
+        attrs["nodata"] = fill
+    else:
+        data = da.astype(np.float32)
+        if fill is not None and not np.isnan(fill):
+            data = data.where(da != fill)
+        s, o = info.scales[band - 1], info.offsets[band - 1]
+        if (s, o) != (1.0, 0.0):
+            data = data * np.float32(s) + np.float32(o)
+        if scale is not None or offset is not None:
+            data = data * np.float32(scale if scale is not None else 1.0) + np.float32(offset or 0.0)
+        out = data.astype(np.float32)
+    out.attrs = attrs
+    out = out.drop_vars([c for c in out.coords if c not in ("x", "y")])
+    out.name = key.split(".")[-1]
+    return out
+
+
+def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
+    """Read a vector file; errors name the key and say what to do."""
+    if not path.exists():
+        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    try:
+        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError and others
+        raise LayerError(f"{key}: cannot read vector file {path}: {exc}") from None
+    if gdf.crs is None:
+        raise LayerError(
+            f"{key}: {path} has no coordinate reference system; add a .prj or save it with a CRS"
+        )
+    if gdf.empty:
+        raise LayerError(f"{key}: {path} has no features")
+    return gdf

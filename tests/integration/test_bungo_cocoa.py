@@ -1,0 +1,122 @@
+"""End to end: the Bungo cocoa pipeline on the shipped data, checked against real numbers."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+
+from gies.classify import NODATA, OUTSIDE
+
+BUNGO = "data/sample/bungo/"
+
+
+def test_outputs_exist_and_are_cogs(bungo):
+    out = bungo.output_dir
+    for name in ("suitability.tif", "classes.tif", "limiting_factor.tif", "zone_stats.csv",
+                 "aoi_summary.csv", "zones.gpkg", "map.png", "manifest.json",
+                 "score_temperature.tif", "score_rainfall.tif"):
+        assert (out / name).is_file(), name
+    with rasterio.open(out / "classes.tif") as ds:
+        assert ds.dtypes[0] == "uint8" and ds.nodata == OUTSIDE
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert ds.colormap(1)[1][:3] == (0x1A, 0x96, 0x41)
+        assert ds.crs.to_epsg() == 32748
+    with rasterio.open(out / "suitability.tif") as ds:
+        s = ds.read(1)
+        v = s[~np.isnan(s)]
+        assert v.size > 400_000 and v.min() >= 0 and v.max() <= 1
+
+
+def test_class_areas_add_up_to_zone_area(bungo):
+    z = bungo.zone_stats
+    parts = z[["S1_ha", "S2_ha", "S3_ha", "N_ha", "excluded_ha", "nodata_ha", "outside_ha"]].sum(axis=1)
+    np.testing.assert_allclose(parts, z["area_ha"], rtol=1e-9)
+    assert len(z) == 8 and not z["empty"].any()
+
+
+def test_zone_areas_match_equal_area_polygons(bungo, repo):
+    zones = gpd.read_file(repo / BUNGO / "vector/planning_unit_bungo.shp")
+    # a local Lambert azimuthal equal-area projection centred on the regency
+    laea = "+proj=laea +lat_0=-1.6 +lon_0=102.1 +datum=WGS84 +units=m"
+    true_ha = zones.to_crs(laea).area.to_numpy() / 1e4
+    got = bungo.zone_stats.set_index("zone_id").loc[zones["IDS"], "area_ha"].to_numpy()
+    np.testing.assert_allclose(got, true_ha, rtol=0.005)
+    assert abs(got.sum() / true_ha.sum() - 1) < 0.001
+    assert bungo.aoi_summary["area_ha"].iloc[0] == pytest.approx(true_ha.sum(), rel=0.001)
+
+
+def _lumens_class(f, v):
+    """The cocoa LUMENS table written out by hand, with on_limit = worse (ties -> worse)."""
+    if f == "temperature":
+        return 1 if 25 < v < 28 else 2 if 20 < v <= 25 or 28 <= v < 32 else 3 if 32 <= v < 35 else 4
+    if f == "rainfall":
+        return (1 if 1500 < v < 2500 else 2 if 2500 <= v < 3000 else
+                3 if 1250 < v <= 1500 or 3000 <= v < 4000 else 4)
+    if f == "dry_months":
+        return 1 if 1 < v < 2 else 2 if 2 <= v < 3 or v <= 1 else 3 if 3 <= v < 4 else 4
+    if f == "humidity":
+        return (1 if 40 < v < 65 else 2 if 65 <= v < 75 or 35 < v <= 40 else
+                3 if 75 <= v < 85 or 30 < v <= 35 else 4)
+    if f == "slope":
+        return 1 if v < 8 else 2 if v < 15 else 3 if v < 30 else 4
+    if f == "soil_depth":
+        return 1 if v > 100 else 2 if v > 75 else 3 if v > 50 else 4
+    if f == "base_saturation":
+        return 1 if v > 35 else 2 if v > 20 else 3
+    raise KeyError(f)
+
+
+FILES = {"temperature": "climate/clim_temperature_avg.tif", "rainfall": "climate/clim_precipitation_tot.tif",
+         "dry_months": "climate/clim_dry_months.tif", "humidity": "climate/clim_humidity.tif",
+         "slope": "terrain/bungo_slope.tif", "soil_depth": "soil/bungo_soil_depth.tif",
+         "base_saturation": "soil/bungo_BSAT.tif"}
+
+
+def test_hand_classified_pixels(bungo, repo):
+    values = {f: rasterio.open(repo / BUNGO / p).read(1) for f, p in FILES.items()}
+    with rasterio.open(bungo.output_dir / "classes.tif") as ds:
+        classes = ds.read(1)
+    # the five SoilGrids-chemistry factors are dropped by the quality check (73 % implausible)
+    assert set(bungo.manifest["factors_used"]) == set(FILES)
+    valid = np.all([~np.isnan(v) for v in values.values()], axis=0)
+    rows, cols = np.nonzero(valid)
+    pick = np.random.default_rng(42).choice(rows.size, 300, replace=False)
+    for i in pick:
+        r, c = rows[i], cols[i]
+        expected = max(_lumens_class(f, float(values[f][r, c])) for f in FILES)
+        assert classes[r, c] == expected, (r, c, {f: float(values[f][r, c]) for f in FILES})
+    # a cell with data in only some layers is "no data", not "outside AOI"
+    partial = ~valid & np.any([~np.isnan(v) for v in values.values()], axis=0)
+    assert partial.any() and np.all(classes[partial] == NODATA)
+
+
+def test_soil_unit_correction_counts(bungo):
+    q = bungo.quality["ph"]
+    assert q["valid"] == 458_753
+    assert (q["reading_1"], q["reading_2"], q["no_reading"]) == (76_222, 46_328, 336_203)
+    assert q["action"].startswith("dropped")
+    assert any("layers.ph" in w for w in bungo.warnings)
+
+
+def test_manifest_records_inputs_and_limits(bungo):
+    m = json.loads((bungo.output_dir / "manifest.json").read_text())
+    assert m["product"]["limit_set"] == "lumens"
+    assert m["product"]["limits_used"]["dry_months"]["S1"] == ["1-2"]
+    paths = [i["path"] for i in m["inputs"]]
+    assert any(p.endswith("clim_temperature_avg.tif") for p in paths)
+    assert all(len(i["sha256"]) == 64 and i["bytes"] > 0 for i in m["inputs"])
+    assert {"plan", "harmonise", "compute+write rasters", "total"} <= set(m["timings_s"])
+
+
+def test_boundary_rule_better_never_worse(bungo, run_pipeline):
+    better = run_pipeline("bungo-cocoa.yaml",
+                          lambda t: t.replace("on_limit: worse", "on_limit: better"))
+    with rasterio.open(bungo.output_dir / "classes.tif") as a, \
+         rasterio.open(better.output_dir / "classes.tif") as b:
+        cw, cb = a.read(1), b.read(1)
+    scored = cw <= 4
+    assert np.all(cb[scored] <= cw[scored])          # "better" is never less suitable
+    assert (cb[scored] < cw[scored]).sum() > 5_000    # and decides thousands of cells
+    assert better.aoi_summary["suitable_ha"].iloc[0] > bungo.aoi_summary["suitable_ha"].iloc[0]
