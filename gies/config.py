@@ -49,6 +49,29 @@ class MixedUnits(_Model):
     readings: list[Reading] = Field(min_length=1)
 
 
+class DeriveSpec(_Model):
+    """A 2-D layer derived from a 12-band monthly stack (band 1 = January), on its own grid.
+
+    ``stat``: ``mean`` or ``total`` over ``months`` (default all twelve), ``min``/``max``
+    over ``months``, or ``count_below`` = number of months with a value below ``threshold``
+    (e.g. dry months: monthly rainfall < 60 mm).
+    """
+
+    stat: Literal["mean", "total", "min", "max", "count_below"]
+    months: list[int] = Field(default_factory=lambda: list(range(1, 13)))
+    threshold: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DeriveSpec:
+        if not self.months or any(not 1 <= m <= 12 for m in self.months):
+            raise ValueError("months must be numbers 1 (January) to 12 (December)")
+        if len(set(self.months)) != len(self.months):
+            raise ValueError("months are listed twice")
+        if (self.stat == "count_below") != (self.threshold is not None):
+            raise ValueError("'threshold' goes with stat 'count_below', and only with it")
+        return self
+
+
 class LayerSpec(_Model):
     """One input raster."""
 
@@ -62,6 +85,7 @@ class LayerSpec(_Model):
     description: str | None = None
     source: str | None = None
     mixed_units: MixedUnits | None = None
+    derive: DeriveSpec | None = None
     plausible: tuple[float, float] | None = Field(
         None, description="plausible range in `units`; values outside become no data"
     )
@@ -72,6 +96,27 @@ class VectorSpec(_Model):
 
     path: str
     layer: str | None = None
+
+
+class AoiSpec(_Model):
+    """The area of interest: polygons from a vector file, or a bounding box."""
+
+    path: str | None = None
+    layer: str | None = None
+    bounds: tuple[float, float, float, float] | None = Field(
+        None, description="xmin, ymin, xmax, ymax in `crs`"
+    )
+    crs: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AoiSpec:
+        if bool(self.path) == bool(self.bounds):
+            raise ValueError("give either 'path' or 'bounds' (+ 'crs')")
+        if self.bounds and not self.crs:
+            raise ValueError("'bounds' needs 'crs'")
+        if self.bounds and not (self.bounds[0] < self.bounds[2] and self.bounds[1] < self.bounds[3]):
+            raise ValueError("bounds must be xmin < xmax and ymin < ymax")
+        return self
 
 
 class ZonesSpec(VectorSpec):
@@ -162,7 +207,7 @@ class Pipeline(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     title: str
     country: str | None = None
-    aoi: VectorSpec
+    aoi: AoiSpec
     zones: ZonesSpec
     grid: GridSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)

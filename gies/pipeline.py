@@ -31,6 +31,7 @@ from shapely.ops import unary_union
 
 from gies import classify as cls_mod
 from gies import combine as comb
+from gies import derive as derive_mod
 from gies import harmonise as hz
 from gies import score as sc
 from gies.config import LoadedPipeline, load_pipeline
@@ -105,7 +106,12 @@ def plan(pipeline: LoadedPipeline) -> Plan:
     for name in _layers_needed(pipeline, factors):
         spec = cfg.layers[name]
         infos[name] = raster_info(pipeline.resolve(spec.path), key=f"layers.{name}")
-    aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
+    if cfg.aoi.bounds:
+        from shapely.geometry import box
+
+        aoi = gpd.GeoDataFrame(geometry=[box(*cfg.aoi.bounds)], crs=cfg.aoi.crs)
+    else:
+        aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
     zones = read_vector(pipeline.resolve(cfg.zones.path), layer=cfg.zones.layer, key="zones")
     for fld in (cfg.zones.id_field, cfg.zones.name_field):
         if fld and fld not in zones.columns:
@@ -171,8 +177,12 @@ def harmonise_layers(pl: Plan) -> tuple[dict[str, xr.DataArray], dict[str, dict]
     raw: dict[str, xr.DataArray] = {}
     for name, info in pl.infos.items():
         spec = cfg.layers[name]
-        da = open_raster(info, band=spec.band, chunk=chunk, kind=spec.kind, nodata=spec.nodata,
+        bands = spec.derive.months if spec.derive else [spec.band]
+        da = open_raster(info, bands=bands, chunk=chunk, kind=spec.kind, nodata=spec.nodata,
                          scale=spec.scale, offset=spec.offset, key=f"layers.{name}")
+        if spec.derive:
+            # derived on the source grid, before any resampling (a count must not be smeared)
+            da = derive_mod.monthly(da, stat=spec.derive.stat, threshold=spec.derive.threshold)
         raw[name] = hz.onto_grid(da, source_grid=info.grid, grid=pl.grid, kind=spec.kind,
                                  chunk=chunk)
         raw[name].attrs["units"] = spec.units
@@ -250,7 +260,9 @@ def _versions() -> dict[str, str]:
 def _input_files(pl: Plan) -> list[Path]:
     cfg = pl.pipeline.config
     files = [info.path for info in pl.infos.values()]
-    files += [pl.pipeline.resolve(cfg.aoi.path), pl.pipeline.resolve(cfg.zones.path)]
+    files += [pl.pipeline.resolve(cfg.zones.path)]
+    if cfg.aoi.path:
+        files.append(pl.pipeline.resolve(cfg.aoi.path))
     for base in list(files):
         if base.suffix.lower() == ".shp":
             files += [base.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg") if base.with_suffix(s).exists()]
@@ -408,8 +420,10 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
                                  name_field=cfg.zones.name_field, **kw)
         aoi = zone_statistics(pl.aoi.assign(zone_id="AOI", zone_name=cfg.title),
                               id_field="zone_id", name_field="zone_name", **kw)
-        for z in zstats.loc[zstats["empty"], "zone_id"]:
-            msg = f"zones: zone {z!r} has no pixel inside the grid and AOI"
+        empty = [str(z) for z in zstats.loc[zstats["empty"], "zone_id"]]
+        if empty:
+            msg = (f"zones: {len(empty)} zone(s) have no pixel inside the AOI and grid "
+                   f"(rows kept with empty=True): {', '.join(empty)}")
             warn.append(msg)
             warnings.warn(msg, GiesWarning, stacklevel=2)
     with timer("tables+map", progress):

@@ -67,7 +67,7 @@ def raster_info(path: Path, *, key: str) -> RasterInfo:
 def open_raster(
     info: RasterInfo,
     *,
-    band: int,
+    bands: list[int],
     chunk: int,
     kind: str,
     nodata: float | None,
@@ -75,24 +75,31 @@ def open_raster(
     offset: float | None,
     key: str,
 ) -> xr.DataArray:
-    """A lazy 2-D layer of one band on the file's own grid.
+    """A lazy layer of the given 1-based bands on the file's own grid: 2-D for one band,
+    3-D ``(band, y, x)`` for several.
 
     Continuous layers become float32 with NaN for nodata (the file's, or ``nodata`` from the
     pipeline, which wins), with the file's scale/offset tags applied, then the pipeline's
     ``scale``/``offset`` (``value = stored * scale + offset``). Categorical layers keep
     their integer codes and dtype; their nodata value stays in ``attrs['nodata']``.
     """
-    if not 1 <= band <= info.count:
-        raise LayerError(f"{key}.band: {info.path} has {info.count} band(s), not band {band}")
+    bad = [b for b in bands if not 1 <= b <= info.count]
+    if bad:
+        raise LayerError(
+            f"{key}: {info.path} has {info.count} band(s), not band(s) {bad}"
+            + (" (a monthly derivation needs a 12-band file)" if len(bands) > 1 else "")
+        )
     try:
         da = rioxarray.open_rasterio(
-            info.path, chunks={"band": 1, "y": chunk, "x": chunk}, masked=False,
+            info.path, chunks={"band": -1, "y": chunk, "x": chunk}, masked=False,
             mask_and_scale=False, lock=False,
-        ).sel(band=band, drop=True)
+        ).sel(band=bands)
+        if len(bands) == 1:
+            da = da.isel(band=0, drop=True)
     except Exception as exc:  # rioxarray wraps GDAL errors in several types
         raise LayerError(f"{key}: cannot read raster {info.path}: {exc}") from None
     fill = nodata if nodata is not None else info.nodata
-    attrs = {"source": str(info.path), "band": band}
+    attrs = {"source": str(info.path), "bands": bands}
     if kind == "categorical":
         out = da
         attrs["nodata"] = fill
@@ -100,14 +107,17 @@ def open_raster(
         data = da.astype(np.float32)
         if fill is not None and not np.isnan(fill):
             data = data.where(da != fill)
-        s, o = info.scales[band - 1], info.offsets[band - 1]
+        scales = {(info.scales[b - 1], info.offsets[b - 1]) for b in bands}
+        if len(scales) > 1:
+            raise LayerError(f"{key}: bands {bands} of {info.path} have different scale/offset tags")
+        s, o = scales.pop()
         if (s, o) != (1.0, 0.0):
             data = data * np.float32(s) + np.float32(o)
         if scale is not None or offset is not None:
             data = data * np.float32(scale if scale is not None else 1.0) + np.float32(offset or 0.0)
         out = data.astype(np.float32)
     out.attrs = attrs
-    out = out.drop_vars([c for c in out.coords if c not in ("x", "y")])
+    out = out.drop_vars([c for c in out.coords if c not in ("x", "y", "band")])
     out.name = key.split(".")[-1]
     return out
 
