@@ -132,8 +132,10 @@ class ClassLimits:
             raise ProfileError(problems)
         for i, (a, ca) in enumerate(out):
             for b, cb in out[i + 1 :]:
-                overlap = min(a.hi, b.hi) - max(a.lo, b.lo)
-                if ca != cb and overlap > 0:
+                lo, hi = max(a.lo, b.lo), min(a.hi, b.hi)
+                # ranges may share an end, never more (a single value inside a range counts)
+                shared_end_only = lo == hi and (lo in (a.lo, a.hi) and lo in (b.lo, b.hi))
+                if ca != cb and lo <= hi and not shared_end_only:
                     raise ProfileError(
                         f"{where}: ranges {a.text!r} ({CLASSES[ca - 1]}) and {b.text!r} "
                         f"({CLASSES[cb - 1]}) overlap; a value would be in two classes"

@@ -52,7 +52,15 @@ def _like(template: xr.DataArray, data, *, name: str, units: str, dtype=None) ->
     return out
 
 
+def _limits_like(x: np.ndarray, *limits: float) -> list[float]:
+    """Limits rounded to the data's precision: a float32 cell holding 0.7 equals limit 0.7."""
+    if np.asarray(x).dtype == np.float32:
+        return [float(np.float32(v)) for v in limits]
+    return [float(v) for v in limits]
+
+
 def _trapezoid_np(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    a, b, c, d = _limits_like(x, a, b, c, d)
     x = np.asarray(x, dtype=np.float64)
     out = np.zeros(x.shape, dtype=np.float64)
     rise = (x > a) & (x < b)
@@ -108,7 +116,13 @@ def trapezoid(
     return _like(layer, scored, name=f"{layer.name}_score", units="1")
 
 
+def _distance(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 inside [lo, hi], else the distance to the nearer end (safe for ±inf)."""
+    return np.where(x < lo, lo - x, np.where(x > hi, x - hi, 0.0))
+
+
 def _classes_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
+    dtype = np.asarray(x).dtype
     x = np.asarray(x, dtype=np.float64)
     best_d = np.full(x.shape, np.inf)
     best_c = np.zeros(x.shape, dtype=np.uint8)
@@ -116,7 +130,9 @@ def _classes_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
     # wins with a strictly smaller distance, so ties keep the first visited.
     order = sorted(intervals, key=lambda ic: ic[1], reverse=worse)
     for interval, code in order:
-        dist = np.maximum(np.maximum(interval.lo - x, 0.0), x - interval.hi)
+        lo, hi = _limits_like(np.empty(0, dtype), interval.lo, interval.hi)
+        with np.errstate(invalid="ignore"):
+            dist = _distance(x, lo, hi)
         take = dist < best_d
         best_d = np.where(take, dist, best_d)
         best_c = np.where(take, np.uint8(code), best_c)
@@ -125,10 +141,12 @@ def _classes_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
 
 
 def _unmatched_np(x: np.ndarray, intervals) -> np.ndarray:
+    dtype = np.asarray(x).dtype
     x = np.asarray(x, dtype=np.float64)
     inside = np.zeros(x.shape, dtype=bool)
     for interval, _ in intervals:
-        inside |= (x >= interval.lo) & (x <= interval.hi)
+        lo, hi = _limits_like(np.empty(0, dtype), interval.lo, interval.hi)
+        inside |= (x >= lo) & (x <= hi)
     return ~inside & ~np.isnan(x)
 
 

@@ -1,0 +1,122 @@
+"""The command line: exit codes, one-line messages naming the file/key, no traceback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gies.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+BUNGO = REPO / "pipelines" / "bungo-cocoa.yaml"
+
+
+def _variant(tmp_path, edit, name="p.yaml"):
+    """A copy of the Bungo pipeline in tmp_path with absolute data paths, edited."""
+    text = BUNGO.read_text(encoding="utf-8").replace("../", f"{REPO}/")
+    path = tmp_path / name
+    path.write_text(edit(text), encoding="utf-8")
+    return path
+
+
+def _err(capsys):
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err
+    return cap.err
+
+
+def test_validate_ok(capsys):
+    assert main(["validate", str(BUNGO)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_missing_pipeline_file(capsys, tmp_path):
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "file not found" in _err(capsys)
+
+
+def test_yaml_syntax_error_has_line(capsys, tmp_path):
+    p = _variant(tmp_path, lambda t: t.replace("combine:\n  rule:", "combine:\n rule: [oops\n  rule:"))
+    assert main(["validate", str(p)]) == 2
+    err = _err(capsys)
+    assert "YAML syntax error" in err and f"{p}:" in err
+
+
+def test_unknown_key_did_you_mean(capsys, tmp_path):
+    p = _variant(tmp_path, lambda t: t.replace("combine:", "combin:"))
+    assert main(["validate", str(p)]) == 2
+    err = _err(capsys)
+    assert "combin" in err and "did you mean 'combine'" in err
+
+
+def test_missing_layer_file_names_key(capsys, tmp_path):
+    p = _variant(tmp_path, lambda t: t.replace("clim_humidity.tif", "clim_humid.tif"))
+    assert main(["validate", str(p)]) == 2
+    err = _err(capsys)
+    assert "layers.humidity" in err and "clim_humid.tif" in err and "file not found" in err
+
+
+def test_unknown_unit_and_wrong_limit_set_reported_together(capsys, tmp_path):
+    p = _variant(tmp_path, lambda t: t.replace("units: mm,", "units: furlongs,")
+                 .replace("limit_set: lumens", "limit_set: lumen"))
+    assert main(["validate", str(p)]) == 2
+    err = _err(capsys)
+    assert "furlongs" in err and "did you mean 'lumens'" in err
+    assert len([ln for ln in err.splitlines() if ln.startswith("gies: error:")]) >= 2
+
+
+def test_unit_conversion_refused(capsys, tmp_path):
+    p = _variant(tmp_path, lambda t: t.replace("units: months,", "units: mm,"))
+    assert main(["validate", str(p)]) == 2
+    assert "cannot convert 'mm'" in _err(capsys)
+
+
+def test_corrupted_crop_cell_rejected(capsys, tmp_path):
+    prof = (REPO / "config/products/cocoa.yaml").read_text().replace('"20-25", "28-32"', '"20-25", "28-Oct"')
+    (tmp_path / "cocoa.yaml").write_text(prof)
+    p = _variant(tmp_path, lambda t: t.replace(f"{REPO}/config/products/cocoa.yaml", str(tmp_path / "cocoa.yaml")))
+    assert main(["validate", str(p)]) == 2
+    err = _err(capsys)
+    assert "28-Oct" in err and "temperature" in err and "spreadsheet date" in err
+
+
+def test_failed_run_keeps_previous_output(capsys, tmp_path):
+    out = tmp_path / "out"
+    p = _variant(tmp_path, lambda t: t.replace(f"dir: {REPO}/outputs", f"dir: {out}"))
+    prev = out / "bungo-cocoa"
+    prev.mkdir(parents=True)
+    (prev / "marker.txt").write_text("previous result")
+    bad = _variant(tmp_path, lambda t: t.replace(f"dir: {REPO}/outputs", f"dir: {out}")
+                   .replace("bungo_BSAT.tif", "missing.tif"), name="bad.yaml")
+    assert main(["run", "-q", str(bad)]) == 2
+    assert (prev / "marker.txt").read_text() == "previous result"
+    assert sorted(x.name for x in out.iterdir()) == ["bungo-cocoa"]  # no partial folder left
+    assert p.exists()
+
+
+def test_schema_is_json(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "layers" in schema["properties"] and "grid" in schema["properties"]
+
+
+def test_products_and_inspect(capsys):
+    assert main(["products", "list"]) == 0
+    assert "cocoa" in capsys.readouterr().out
+    assert main(["products", "show", "cocoa"]) == 0
+    assert "25-28" in capsys.readouterr().out
+    assert main(["inspect", str(REPO / "data/sample/senegal/pr.tif")]) == 0
+    assert "12 band(s)" in capsys.readouterr().out
+
+
+def test_console_script_runs_senegal(tmp_path):
+    text = (REPO / "pipelines/senegal-sorghum.yaml").read_text().replace("../", f"{REPO}/")
+    text = text.replace(f"dir: {REPO}/outputs", f"dir: {tmp_path}")
+    p = tmp_path / "sen.yaml"
+    p.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "gies", "run", str(p)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "Outputs:" in r.stdout and "S1" in r.stdout
+    assert (tmp_path / "senegal-sorghum" / "classes.tif").is_file()
