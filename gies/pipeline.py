@@ -441,7 +441,7 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
                       title=f"{cfg.title}: {p.profile.name} suitability "
                             f"({p.config.product.limit_set}, {cfg.combine.rule})",
                       hectares=ha, label_field=cfg.zones.name_field or cfg.zones.id_field,
-                      credits="; ".join(p.profile.sources))
+                      credits=_credits(pl))
     timings = dict(timer.times)
     timings["total"] = round(time.perf_counter() - t_all, 3)
     manifest = _manifest(pl, factors, quality, warn, timings, scheme, factor_codes)
@@ -449,6 +449,16 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
                                          encoding="utf-8")
     _swap(stage, final)
     return RunResult(final, aoi, zstats, warn, timings, quality, manifest)
+
+
+def _credits(pl: Plan) -> str:
+    cfg = pl.pipeline.config
+    data = sorted({cfg.layers[n].source for n in pl.infos if cfg.layers[n].source})
+    ls = pl.pipeline.limit_set
+    text = f"Limits: {pl.pipeline.profile.product} / {cfg.product.limit_set} ({ls.source})."
+    if data:
+        text = f"Data: {'; '.join(data)}. " + text
+    return text + " Made with gies."
 
 
 def _manifest(pl, factors, quality, warn, timings, scheme, factor_codes) -> dict:

@@ -45,7 +45,7 @@ def class_map(
         lut[c] = i
     cmap = ListedColormap([CLASS_COLOURS[c] for c in codes])
     img = np.ma.masked_equal(arr, OUTSIDE)
-    fig, ax = plt.subplots(figsize=(10, 8), dpi=120)
+    fig, ax = plt.subplots(figsize=(12, 8), dpi=120)
     ax.imshow(np.ma.array(lut[img.filled(OUTSIDE)], mask=img.mask), cmap=cmap,
               vmin=-0.5, vmax=len(codes) - 0.5, extent=(b.left, b.right, b.bottom, b.top),
               interpolation="nearest")
@@ -62,7 +62,8 @@ def class_map(
               label=f"{CLASS_LABELS[c]}: {hectares.get(c, 0.0):,.0f} ha")
         for c in codes if c != OUTSIDE and (hectares.get(c, 0) > 0 or c <= 4)
     ]
-    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9, title="Class")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              framealpha=0.9, title="Class")
     ax.set_title(title)
     ax.set_xlabel("x (map units)")
     ax.set_ylabel("y (map units)")
@@ -70,5 +71,5 @@ def class_map(
     if credits:
         fig.text(0.01, 0.005, credits, fontsize=6, color="#444444", wrap=True)
     fig.tight_layout()
-    fig.savefig(out)
+    fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
