@@ -398,8 +398,45 @@ def load_pipeline(path: str | Path) -> LoadedPipeline:
     try:
         cfg = Pipeline.model_validate(y.data)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, y)) from None
-    base = path.parent
+        problems = _pydantic_problems(exc, y)
+        lenient = _without_bad_keys(y.data, exc)
+        if lenient is not None:  # report the later checks too, on what was valid
+            try:
+                cfg = Pipeline.model_validate(lenient)
+                problems += _later_problems(cfg, y, path.parent)
+            except ValidationError:
+                pass
+        raise ConfigError(problems) from None
+    problems = _later_problems(cfg, y, path.parent)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedPipeline(cfg, path, load_profile(_find_profile(cfg.product.profile, path.parent)), y.data)
+
+
+def _without_bad_keys(data: dict, exc: ValidationError) -> dict | None:
+    """A copy of ``data`` without unknown keys and with optional sections that failed removed,
+    or None when a required part is broken (nothing more can be checked)."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if not loc:
+            return None
+        if err["type"] == "extra_forbidden":
+            parent = out
+            for part in loc[:-1]:
+                parent = parent[part]
+            parent.pop(loc[-1], None)
+        elif loc[0] in Pipeline.model_fields and not Pipeline.model_fields[loc[0]].is_required():
+            out.pop(loc[0], None)
+        else:
+            return None
+    return out
+
+
+def _later_problems(cfg: Pipeline, y: LoadedYaml, base: Path) -> list[str]:
+    """Checks that need a schema-valid file: profile, references between keys, units."""
     profile_path = _find_profile(cfg.product.profile, base)
     profile = None
     problems: list[str] = []
@@ -410,10 +447,7 @@ def load_pipeline(path: str | Path) -> LoadedPipeline:
             profile = load_profile(profile_path)
         except ProfileError as exc:
             problems += [f"{y.where(('product', 'profile'))}: product.profile: {p}" for p in exc.problems]
-    problems += _cross_check(cfg, y, profile)
-    if problems:
-        raise ConfigError(problems)
-    return LoadedPipeline(cfg, path, profile, y.data)  # type: ignore[arg-type]
+    return problems + _cross_check(cfg, y, profile)
 
 
 def json_schema() -> dict:

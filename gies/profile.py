@@ -134,7 +134,8 @@ class ClassLimits:
             for b, cb in out[i + 1 :]:
                 lo, hi = max(a.lo, b.lo), min(a.hi, b.hi)
                 # ranges may share an end, never more (a single value inside a range counts)
-                shared_end_only = lo == hi and (lo in (a.lo, a.hi) and lo in (b.lo, b.hi))
+                shared_end_only = (lo == hi and lo in (a.lo, a.hi) and lo in (b.lo, b.hi)
+                                   and not (a.lo == a.hi and b.lo == b.hi))
                 if ca != cb and lo <= hi and not shared_end_only:
                     raise ProfileError(
                         f"{where}: ranges {a.text!r} ({CLASSES[ca - 1]}) and {b.text!r} "

@@ -123,7 +123,8 @@ def _distance(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def _classes_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
     dtype = np.asarray(x).dtype
-    x = np.asarray(x, dtype=np.float64)
+    # ±inf is treated as a very large finite value so that it still has a nearest range
+    x = np.clip(np.asarray(x, dtype=np.float64), -1e300, 1e300)
     best_d = np.full(x.shape, np.inf)
     best_c = np.zeros(x.shape, dtype=np.uint8)
     # Visit intervals from the preferred class of a tie to the other: a later interval only
