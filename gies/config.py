@@ -24,6 +24,7 @@ from gies.yamlio import LoadedYaml, load_yaml
 __all__ = ["Pipeline", "load_pipeline", "json_schema", "FORMAT_VERSION", "LoadedPipeline"]
 
 FORMAT_VERSION = 1
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class _Model(BaseModel):
@@ -120,7 +121,7 @@ class AoiSpec(_Model):
 
 
 class ZonesSpec(VectorSpec):
-    """Zones for statistics: one row per feature."""
+    """A zones layer for statistics: one row per feature."""
 
     id_field: str
     name_field: str | None = None
@@ -176,6 +177,15 @@ class ClassifySpec(_Model):
     thresholds: dict[Literal["S1", "S2", "S3"], float] = {}
 
 
+class ZonalSpec(_Model):
+    """Zone statistics options."""
+
+    suitable: list[Literal["S1", "S2", "S3", "N"]] = Field(
+        default_factory=lambda: ["S1", "S2"], min_length=1,
+        description="classes counted as suitable land",
+    )
+
+
 class OutputSpec(_Model):
     """Where outputs go (relative to the pipeline file)."""
 
@@ -204,11 +214,13 @@ class Pipeline(_Model):
     """A suitability study (see ``docs/pipeline.md``)."""
 
     format_version: Literal[1]
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=_NAME)
     title: str
     country: str | None = None
     aoi: AoiSpec
-    zones: ZonesSpec
+    zones: dict[str, ZonesSpec] = Field(
+        min_length=1, description="zones layers by name (e.g. admin1, admin2), each with its statistics"
+    )
     grid: GridSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)
     product: ProductSpec
@@ -218,6 +230,7 @@ class Pipeline(_Model):
     classify: ClassifySpec = ClassifySpec()
     outputs: OutputSpec = OutputSpec()
     quality: QualitySpec = QualitySpec()
+    zonal: ZonalSpec = ZonalSpec()
     processing: ProcessingSpec = ProcessingSpec()
 
 
@@ -378,11 +391,29 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
             f"{at('combine', 'rule')}: 'maximum_limitation' needs a class_limits limit set; "
             f"{cfg.product.limit_set!r} uses {ls.method!r} (use rule: minimum)"
         )
+    import re
+
+    for zname in cfg.zones:
+        if not re.match(_NAME, zname):
+            problems.append(f"{at('zones', zname)}: zones layer names use letters, digits, '-', '_' or '.'")
     if cfg.scoring.class_scores:
         scores = {**{"S1": 1.0, "S2": 0.7, "S3": 0.5, "N": 0.0}, **cfg.scoring.class_scores}
         vals = [scores[c] for c in CLASSES]
         if not all(0 <= v <= 1 for v in vals) or vals != sorted(vals, reverse=True):
             problems.append(f"{at('scoring', 'class_scores')}: scores must fall from S1 to N within [0, 1], got {scores}")
+        from gies.classify import SCHEMES
+
+        base = SCHEMES[cfg.classify.scheme]
+        t = {"S1": base.s1, "S2": base.s2, "S3": base.s3, **cfg.classify.thresholds}
+        bands = {"S1": (t["S1"], 1.0), "S2": (t["S2"], t["S1"]), "S3": (t["S3"], t["S2"]), "N": (0.0, t["S3"])}
+        for c, v in scores.items():
+            lo, hi = bands[c]
+            if not (lo <= v <= hi) or (c != "S1" and v == hi):
+                problems.append(
+                    f"{at('scoring', 'class_scores', c)}: {v} is outside the {c} score band "
+                    f"[{lo}, {hi}{']' if c == 'S1' else ')'} of the class scheme, so classes "
+                    "derived from scores would disagree with the factor classes"
+                )
     return problems
 
 

@@ -40,6 +40,8 @@ from gies.grid import Grid
 from gies.io.maps import class_map
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.read import open_raster, raster_info, read_vector
+from gies.io.tables import write_tables
+from gies.profile import CLASSES
 from gies.zonal import zone_statistics
 
 __all__ = ["run", "plan", "RunResult", "Plan"]
@@ -55,7 +57,7 @@ class Plan:
     grid: Grid
     infos: dict
     aoi: gpd.GeoDataFrame
-    zones: gpd.GeoDataFrame
+    zones: dict[str, gpd.GeoDataFrame]
     factors: dict[str, str]  # factor -> layer
 
 
@@ -65,7 +67,7 @@ class RunResult:
 
     output_dir: Path
     aoi_summary: pd.DataFrame
-    zone_stats: pd.DataFrame
+    zone_stats: dict[str, pd.DataFrame]
     warnings: list[str]
     timings: dict[str, float]
     quality: dict
@@ -112,15 +114,7 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         aoi = gpd.GeoDataFrame(geometry=[box(*cfg.aoi.bounds)], crs=cfg.aoi.crs)
     else:
         aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
-    zones = read_vector(pipeline.resolve(cfg.zones.path), layer=cfg.zones.layer, key="zones")
-    for fld in (cfg.zones.id_field, cfg.zones.name_field):
-        if fld and fld not in zones.columns:
-            raise LayerError(
-                f"zones: field {fld!r} not in {cfg.zones.path} (fields: {', '.join(map(str, zones.columns[:-1]))})"
-            )
-    dup = zones[cfg.zones.id_field][zones[cfg.zones.id_field].duplicated()]
-    if len(dup):
-        raise LayerError(f"zones.id_field: {cfg.zones.id_field!r} is not unique in {cfg.zones.path}: {sorted(map(str, dup.unique()))[:5]}")
+    zones = {name: _read_zones(pipeline, name) for name in cfg.zones}
     if cfg.grid.like:
         grid = infos[cfg.grid.like].grid
     else:
@@ -129,10 +123,39 @@ def plan(pipeline: LoadedPipeline) -> Plan:
     aoi = aoi.to_crs(grid.crs)
     aoi_geom = unary_union([g.buffer(0) if not g.is_valid else g for g in aoi.geometry])
     aoi = gpd.GeoDataFrame({"name": ["AOI"]}, geometry=[aoi_geom], crs=grid.crs)
-    zones = zones.to_crs(grid.crs)
-    zones["geometry"] = zones.geometry.make_valid().intersection(aoi_geom)
+    for name, z in zones.items():
+        z = z.to_crs(grid.crs)
+        z["geometry"] = z.geometry.make_valid().intersection(aoi_geom)
+        zones[name] = z.reset_index(drop=True)
     _check_overlap(grid, infos, aoi_geom)
     return Plan(pipeline, grid, infos, aoi, zones, factors)
+
+
+def _read_zones(pipeline: LoadedPipeline, name: str) -> gpd.GeoDataFrame:
+    spec = pipeline.config.zones[name]
+    key = f"zones.{name}"
+    zones = read_vector(pipeline.resolve(spec.path), layer=spec.layer, key=key)
+    for label, fld in (("id_field", spec.id_field), ("name_field", spec.name_field)):
+        if fld and fld not in zones.columns:
+            raise LayerError(
+                f"{key}.{label}: field {fld!r} not in {spec.path} "
+                f"(fields: {', '.join(map(str, zones.columns.drop('geometry')))})"
+            )
+    ids = zones[spec.id_field]
+    if ids.isna().any():
+        raise LayerError(f"{key}.id_field: {spec.id_field!r} is empty for {int(ids.isna().sum())} zone(s) in {spec.path}")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise LayerError(
+            f"{key}.id_field: {spec.id_field!r} is not unique in {spec.path}: "
+            f"{sorted(map(str, dup.unique()))[:5]}; choose a unique id field"
+        )
+    invalid = int((~zones.geometry.is_valid & zones.geometry.notna()).sum())
+    if invalid:
+        msg = f"{key}: {invalid} invalid geometr{'y' if invalid == 1 else 'ies'} in {spec.path} repaired (make_valid)"
+        warnings.warn(msg, GiesWarning, stacklevel=2)
+        log.warning(msg)
+    return zones
 
 
 def _check_overlap(grid: Grid, infos: dict, aoi_geom) -> None:
@@ -260,7 +283,7 @@ def _versions() -> dict[str, str]:
 def _input_files(pl: Plan) -> list[Path]:
     cfg = pl.pipeline.config
     files = [info.path for info in pl.infos.values()]
-    files += [pl.pipeline.resolve(cfg.zones.path)]
+    files += [pl.pipeline.resolve(z.path) for z in cfg.zones.values()]
     if cfg.aoi.path:
         files.append(pl.pipeline.resolve(cfg.aoi.path))
     for base in list(files):
@@ -412,35 +435,39 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
             warnings.warn(msg, GiesWarning, stacklevel=2)
     with timer("zone statistics", progress):
         chunk = cfg.processing.chunk
-        c_da = open_output(stage / "classes.tif", grid, chunk=chunk)
-        s_da = open_output(stage / "suitability.tif", grid, chunk=chunk)
-        l_da = open_output(stage / "limiting_factor.tif", grid, chunk=chunk)
-        kw = dict(classes=c_da, score=s_da, limiting=l_da, factor_names=factor_codes)
-        zstats = zone_statistics(pl.zones, id_field=cfg.zones.id_field,
-                                 name_field=cfg.zones.name_field, **kw)
+        opened = {n: open_output(stage / f"{n}.tif", grid, chunk=chunk)
+                  for n in ("classes", "suitability", "limiting_factor")}
+        kw = dict(classes=opened["classes"], score=opened["suitability"],
+                  limiting=opened["limiting_factor"], factor_names=factor_codes, scheme=scheme,
+                  factor_scores={f: open_output(stage / f"score_{f}.tif", grid, chunk=chunk)
+                                 for f in factors},
+                  suitable=tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable),
+                  block=chunk)
+        results = {}
+        for zname, zones in pl.zones.items():
+            spec = cfg.zones[zname]
+            results[zname] = zone_statistics(zones, id_field=spec.id_field,
+                                             name_field=spec.name_field, **kw)
+            empty = [str(z) for z in results[zname].wide.loc[results[zname].wide["empty"], "zone_id"]]
+            if empty:
+                msg = (f"zones.{zname}: {len(empty)} zone(s) have no pixel inside the AOI and "
+                       f"grid (rows kept with empty=True): {', '.join(empty)}")
+                warn.append(msg)
+                warnings.warn(msg, GiesWarning, stacklevel=2)
         aoi = zone_statistics(pl.aoi.assign(zone_id="AOI", zone_name=cfg.title),
                               id_field="zone_id", name_field="zone_name", **kw)
-        empty = [str(z) for z in zstats.loc[zstats["empty"], "zone_id"]]
-        if empty:
-            msg = (f"zones: {len(empty)} zone(s) have no pixel inside the AOI and grid "
-                   f"(rows kept with empty=True): {', '.join(empty)}")
-            warn.append(msg)
-            warnings.warn(msg, GiesWarning, stacklevel=2)
     with timer("tables+map", progress):
-        fmt = "%.6f"
-        zstats.to_csv(stage / "zone_stats.csv", index=False, float_format=fmt)
-        aoi.to_csv(stage / "aoi_summary.csv", index=False, float_format=fmt)
-        z = pl.zones.reset_index(drop=True)
-        joined = z[[c for c in (cfg.zones.id_field, cfg.zones.name_field) if c] + ["geometry"]]
-        joined = joined.join(zstats.drop(columns=["zone_id", "zone_name"], errors="ignore"))
-        joined.to_file(stage / "zones.gpkg", layer="zones", driver="GPKG")
+        write_tables(stage, results, aoi, pl)
         if cfg.outputs.map:
-            ha = {code: float(aoi[f"{col}_ha"].iloc[0])
+            first = next(iter(cfg.zones))
+            spec = cfg.zones[first]
+            a = aoi.wide.iloc[0]
+            ha = {code: float(a[f"{col}_ha"])
                   for code, col in {1: "S1", 2: "S2", 3: "S3", 4: "N", 254: "nodata"}.items()}
-            class_map(stage / "classes.tif", pl.zones, stage / "map.png",
+            class_map(stage / "classes.tif", pl.zones[first], stage / "map.png",
                       title=f"{cfg.title}: {p.profile.name} suitability "
                             f"({p.config.product.limit_set}, {cfg.combine.rule})",
-                      hectares=ha, label_field=cfg.zones.name_field or cfg.zones.id_field,
+                      hectares=ha, label_field=spec.name_field or spec.id_field,
                       credits=_credits(pl))
     timings = dict(timer.times)
     timings["total"] = round(time.perf_counter() - t_all, 3)
@@ -448,7 +475,8 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
     (stage / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                          encoding="utf-8")
     _swap(stage, final)
-    return RunResult(final, aoi, zstats, warn, timings, quality, manifest)
+    return RunResult(final, aoi.wide, {k: v.wide for k, v in results.items()}, warn, timings,
+                     quality, manifest)
 
 
 def _credits(pl: Plan) -> str:

@@ -1,24 +1,32 @@
-"""Zone statistics: hectares per class and mean scores per zone, with exact coverage.
+"""Zone statistics per admin unit: exact coverage, true hectares, bounded memory.
 
-Each zone's pixels are weighted by the exact fraction of the pixel the polygon covers
-(computed by exactextract), times the pixel's true area (:func:`gies.area.cell_areas`). Only
-the window of the grid a zone covers is read, so memory follows the largest zone, not the
-country.
+Every zone's pixels are weighted by ``w = coverage × cell area``: the exact fraction of the
+pixel the polygon covers (exactextract) times the pixel's true ground area
+(:func:`gies.area.cell_areas`). The grid is processed block by block; for each block, the
+zones that touch it are measured with one exactextract call and their sums, histograms and
+extrema are accumulated. Memory is one block plus a fixed-size accumulator per zone, whatever
+the size of the country or of a zone.
 
 Definitions (the contract in ``docs/outputs.md``):
 
-* ``area_ha`` = Σ coverage × cell area over the zone's pixels inside the grid;
-* ``<class>_ha`` = the same sum restricted to pixels of that class (S1, S2, S3, N, no data,
-  outside AOI), so the class hectares of a zone add up to ``area_ha``;
-* ``<class>_share`` = ``<class>_ha / area_ha``;
-* ``suitable_ha`` = S1 + S2 hectares; ``score_mean`` is the area-weighted mean score over the
-  zone's pixels with a score.
+* ``area_ha = Σ w`` over the zone's pixels inside the grid (1 ha = 10⁴ m²);
+* ``<class>_ha = Σ w`` over pixels of that class; the classes (S1, S2, S3, N, excluded,
+  no data, outside AOI) add up to ``area_ha``;
+* ``<class>_share = <class>_ha / area_ha``; ``assessed_ha`` = S1+S2+S3+N hectares and
+  ``suitable_share_of_assessed = suitable_ha / assessed_ha``;
+* score statistics are weighted by ``w`` over pixels with a score: mean, standard deviation
+  (population), min, max, and the 10th, 50th and 90th percentiles from a 1000-bin histogram
+  on [0, 1] (error ≤ 0.0005, linear interpolation inside the bin);
+* ``mean_<factor>`` = weighted mean of that factor's score; factor × class hectares use the
+  factor's class (its score classified with the run's class scheme);
+* ``limiting_dominant`` = the factor limiting the largest area of the zone, with its share of
+  the zone's limited area.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -26,43 +34,104 @@ import pandas as pd
 import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
-from rasterio.windows import Window, from_bounds
+from shapely.geometry import box
 
 from gies.area import cell_areas
-from gies.classify import EXCLUDED, NODATA, OUTSIDE
+from gies.classify import CLASS_NAMES, EXCLUDED, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 
-__all__ = ["zone_statistics", "CLASS_COLUMNS"]
+__all__ = ["zone_statistics", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
 
 CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "nodata",
                  OUTSIDE: "outside"}
 _HA = 1e-4
+_BINS = 1000
+_FACTOR_CLASSES = {1: "S1", 2: "S2", 3: "S3", 4: "N", 0: "nodata"}
 
 
-def _window(grid: Grid, bounds) -> Window | None:
+@dataclass
+class ZonalResult:
+    """Wide table (one row per zone) and the two tidy tables."""
+
+    wide: pd.DataFrame
+    class_areas: pd.DataFrame
+    factor_class_areas: pd.DataFrame
+
+
+class _Acc:
+    """Per-zone accumulators (fixed size: independent of zone and grid size)."""
+
+    def __init__(self, n: int, n_factors: int):
+        self.cls = np.zeros((n, 256))
+        self.sw = np.zeros(n)
+        self.s1 = np.zeros(n)
+        self.s2 = np.zeros(n)
+        self.smin = np.full(n, np.inf)
+        self.smax = np.full(n, -np.inf)
+        self.hist = np.zeros((n, _BINS))
+        self.fw = np.zeros((n, n_factors))
+        self.fs = np.zeros((n, n_factors))
+        self.fcls = np.zeros((n, n_factors, 5))
+        self.lim = np.zeros((n, 256))
+
+    def add(self, i: int, w: np.ndarray, cls: np.ndarray, sc: np.ndarray, lim, fsc, fclass):
+        self.cls[i] += np.bincount(cls, weights=w, minlength=256)
+        ok = ~np.isnan(sc)
+        if ok.any():
+            wv, sv = w[ok], sc[ok].astype(np.float64)
+            self.sw[i] += wv.sum()
+            self.s1[i] += (wv * sv).sum()
+            self.s2[i] += (wv * sv * sv).sum()
+            self.smin[i] = min(self.smin[i], sv.min())
+            self.smax[i] = max(self.smax[i], sv.max())
+            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
+            self.hist[i] += np.bincount(b, weights=wv, minlength=_BINS)
+        if lim is not None:
+            self.lim[i] += np.bincount(lim, weights=w, minlength=256)
+        for k, (f, fc) in enumerate(zip(fsc, fclass)):
+            okf = ~np.isnan(f)
+            self.fw[i, k] += w[okf].sum()
+            self.fs[i, k] += (w[okf] * f[okf]).sum()
+            self.fcls[i, k] += np.bincount(fc, weights=w, minlength=5)[:5]
+
+
+def weighted_quantile_from_hist(hist: np.ndarray, q: float) -> float:
+    """Quantile ``q`` of values in [0, 1] from weights per equal-width bin (linear in a bin).
+
+    >>> h = np.zeros(1000); h[500] = 1.0   # all weight in [0.500, 0.501)
+    >>> round(weighted_quantile_from_hist(h, 0.5), 4)
+    0.5005
+    """
+    total = hist.sum()
+    if total <= 0:
+        return float("nan")
+    cum = np.cumsum(hist)
+    target = q * total
+    k = int(np.searchsorted(cum, target, side="left"))
+    k = min(k, len(hist) - 1)
+    before = cum[k - 1] if k > 0 else 0.0
+    frac = (target - before) / hist[k] if hist[k] > 0 else 0.0
+    return float((k + min(max(frac, 0.0), 1.0)) / len(hist))
+
+
+def _blocks(grid: Grid, size: int):
     rows, cols = grid.shape
-    w = from_bounds(*bounds, transform=grid.transform)
-    # one pixel of margin: exactextract needs the whole polygon inside the window
-    r0, c0 = max(math.floor(w.row_off) - 1, 0), max(math.floor(w.col_off) - 1, 0)
-    r1 = min(math.ceil(w.row_off + w.height) + 1, rows)
-    c1 = min(math.ceil(w.col_off + w.width) + 1, cols)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    return Window(c0, r0, c1 - c0, r1 - r0)
+    for r0 in range(0, rows, size):
+        for c0 in range(0, cols, size):
+            yield r0, min(r0 + size, rows), c0, min(c0 + size, cols)
 
 
-def _coverage(grid: Grid, win: Window, geom) -> tuple[np.ndarray, np.ndarray]:
-    """(flat cell indices within the window, coverage fractions) of one polygon."""
+def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms: gpd.GeoDataFrame):
     t = grid.transform
-    xmin = t.c + win.col_off * t.a
-    ymax = t.f + win.row_off * t.e
-    xmax = xmin + win.width * t.a
-    ymin = ymax + win.height * t.e
-    src = NumPyRasterSource(np.zeros((win.height, win.width)), xmin, ymin, xmax, ymax,
-                            srs_wkt=grid.crs)
-    gdf = gpd.GeoDataFrame(geometry=[geom], crs=grid.crs)
-    res = exact_extract(src, gdf, ["cell_id", "coverage"], output="pandas")
-    return np.asarray(res["cell_id"][0], dtype=np.int64), np.asarray(res["coverage"][0])
+    xmin, ymax = t.c + c0 * t.a, t.f + r0 * t.e
+    xmax, ymin = t.c + c1 * t.a, t.f + r1 * t.e
+    src = NumPyRasterSource(np.zeros((r1 - r0, c1 - c0)), xmin, ymin, xmax, ymax, srs_wkt=grid.crs)
+    res = exact_extract(src, geoms, ["cell_id", "coverage"], output="pandas")
+    return res["cell_id"], res["coverage"]
+
+
+def _read(da: xr.DataArray, r0, r1, c0, c1) -> np.ndarray:
+    return np.asarray(da.isel(y=slice(r0, r1), x=slice(c0, c1)).values)
 
 
 def zone_statistics(
@@ -71,66 +140,140 @@ def zone_statistics(
     classes: xr.DataArray,
     score: xr.DataArray,
     limiting: xr.DataArray | None = None,
+    factor_scores: Mapping[str, xr.DataArray] | None = None,
     factor_names: Mapping[int, str] | None = None,
+    scheme: ClassScheme | None = None,
     id_field: str,
     name_field: str | None,
-    suitable: tuple[int, ...] = (1, 2),
-) -> pd.DataFrame:
-    """One row per zone (in the zones' order) with the columns of the module docstring.
+    suitable: Sequence[int] = (1, 2),
+    block: int = 1024,
+) -> ZonalResult:
+    """Statistics of every zone (rows in the zones' order; see the module docstring).
 
-    ``zones`` must be in the grid's CRS. ``classes`` holds gies class codes, ``score`` the
-    overall score (NaN without one); ``limiting`` optional limiting-factor codes, with
-    ``factor_names`` mapping code -> factor, gives ``limiting_dominant`` and its share of the
-    zone's limited area.
+    ``zones`` must be in the grid's CRS; empty or missing geometries give a row of zeros with
+    ``empty = True``. ``factor_scores`` (factor -> score layer) adds ``mean_<factor>`` and
+    the factor × class table, classified with ``scheme``.
     """
     grid: Grid = classes.attrs["grid"]
-    assert_on_grid(grid, classes, score, *([limiting] if limiting is not None else []))
-    rows = []
-    for _, zone in zones.iterrows():
-        row: dict = {"zone_id": zone[id_field]}
+    factor_scores = dict(factor_scores or {})
+    layers = [classes, score] + ([limiting] if limiting is not None else []) + list(factor_scores.values())
+    assert_on_grid(grid, *layers)
+    if factor_scores and scheme is None:
+        raise ValueError("factor_scores need a class scheme to classify factor scores")
+    n = len(zones)
+    fnames = list(factor_scores)
+    acc = _Acc(n, len(fnames))
+    geoms = zones.geometry.reset_index(drop=True)
+    valid = ~(geoms.isna() | geoms.is_empty)
+    sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
+    valid_idx = np.nonzero(valid.to_numpy())[0]
+    thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
+    for r0, r1, c0, c1 in _blocks(grid, block):
+        t = grid.transform
+        bbox = box(t.c + c0 * t.a, t.f + r1 * t.e, t.c + c1 * t.a, t.f + r0 * t.e)
+        hits = valid_idx[sindex.query(bbox, predicate="intersects")]
+        if hits.size == 0:
+            continue
+        # Clip to the block: exactextract then only sees what is inside the raster window
+        # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
+        # on the window's edge).
+        clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[hits]]
+        keep = [k for k, g in enumerate(clipped) if g is not None]
+        if not keep:
+            continue
+        hits = hits[keep]
+        sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
+        cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
+        area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
+        cls = _read(classes, r0, r1, c0, c1).ravel()
+        sc = _read(score, r0, r1, c0, c1).ravel()
+        lim = _read(limiting, r0, r1, c0, c1).ravel() if limiting is not None else None
+        fsc = [_read(f, r0, r1, c0, c1).ravel() for f in factor_scores.values()]
+        fcls = [_factor_class(f, thresholds) for f in fsc]
+        for zi, cells, cov in zip(hits, cells_list, cov_list):
+            cells = np.asarray(cells, dtype=np.int64)
+            if cells.size == 0:
+                continue
+            w = np.asarray(cov) * area[cells]
+            acc.add(zi, w, cls[cells], sc[cells], None if lim is None else lim[cells],
+                    [f[cells] for f in fsc], [f[cells] for f in fcls])
+    return _tables(zones, acc, fnames, factor_names or {}, id_field, name_field, suitable)
+
+
+def _polygonal(geom):
+    """The polygonal part of a clipped geometry, or None when nothing with area is left."""
+    if geom.is_empty:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom if geom.area > 0 else None
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    from shapely.ops import unary_union
+
+    merged = unary_union(parts)
+    return merged if merged.area > 0 else None
+
+
+def _factor_class(score: np.ndarray, thresholds) -> np.ndarray:
+    out = np.zeros(score.shape, dtype=np.int64)
+    ok = ~np.isnan(score)
+    s = score[ok]
+    out[ok] = np.where(s >= thresholds[0], 1, np.where(s >= thresholds[1], 2,
+                       np.where(s >= thresholds[2], 3, 4)))
+    return out
+
+
+def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitable) -> ZonalResult:
+    rows, tidy, ftidy = [], [], []
+    for i in range(len(zones)):
+        z = zones.iloc[i]
+        row: dict = {"zone_id": z[id_field]}
         if name_field:
-            row["zone_name"] = zone[name_field]
-        geom = zone.geometry
-        win = None if geom is None or geom.is_empty else _window(grid, geom.bounds)
-        sums = dict.fromkeys(CLASS_COLUMNS.values(), 0.0)
-        area = 0.0
-        score_mean = np.nan
-        lim_name, lim_share = "", np.nan
-        if win is not None:
-            cells, frac = _coverage(grid, win, geom)
-            rs = slice(win.row_off, win.row_off + win.height)
-            cs = slice(win.col_off, win.col_off + win.width)
-            w = frac * cell_areas(grid, rs, cs).ravel()[cells]
-            cls = np.asarray(classes.isel(y=rs, x=cs).values).ravel()[cells]
-            sc = np.asarray(score.isel(y=rs, x=cs).values, dtype=np.float64).ravel()[cells]
-            area = float(w.sum())
-            for code, col in CLASS_COLUMNS.items():
-                sums[col] = float(w[cls == code].sum())
-            has = ~np.isnan(sc)
-            if w[has].sum() > 0:
-                score_mean = float(np.average(sc[has], weights=w[has]))
-            if limiting is not None:
-                lim = np.asarray(limiting.isel(y=rs, x=cs).values).ravel()[cells]
-                limited = (lim > 0) & (lim < 250)
-                if w[limited].sum() > 0:
-                    per = np.bincount(lim[limited], weights=w[limited])
-                    code = int(np.argmax(per))
-                    lim_name = (factor_names or {}).get(code, str(code))
-                    lim_share = float(per[code] / w[limited].sum())
+            row["zone_name"] = z[name_field]
+        key = {k: row[k] for k in row}
+        area = acc.cls[i].sum()
         row["area_ha"] = area * _HA
-        for col, v in sums.items():
-            row[f"{col}_ha"] = v * _HA
-        row["suitable_ha"] = sum(sums[CLASS_COLUMNS[c]] for c in suitable) * _HA
-        for col in ("S1", "S2", "S3", "N", "nodata"):
-            row[f"{col}_share"] = sums[col] / area if area > 0 else np.nan
-        row["suitable_share"] = row["suitable_ha"] / row["area_ha"] if area > 0 else np.nan
-        row["valid_share"] = (
-            1 - (sums["nodata"] + sums["outside"]) / area if area > 0 else 0.0
-        )
-        row["score_mean"] = score_mean
-        if limiting is not None:
-            row["limiting_dominant"] = lim_name
-            row["limiting_dominant_share"] = lim_share
-        row["empty"] = area == 0
+        for code, col in CLASS_COLUMNS.items():
+            row[f"{col}_ha"] = acc.cls[i, code] * _HA
+        assessed = acc.cls[i, 1:5].sum()
+        suit = sum(acc.cls[i, c] for c in suitable)
+        row["suitable_ha"] = suit * _HA
+        row["assessed_ha"] = assessed * _HA
+        for code, col in list(CLASS_COLUMNS.items()):
+            if col != "outside":
+                row[f"{col}_share"] = acc.cls[i, code] / area if area > 0 else np.nan
+        row["suitable_share"] = suit / area if area > 0 else np.nan
+        row["suitable_share_of_assessed"] = suit / assessed if assessed > 0 else np.nan
+        row["valid_share"] = (acc.sw[i] / area) if area > 0 else 0.0
+        sw = acc.sw[i]
+        mean = acc.s1[i] / sw if sw > 0 else np.nan
+        row["score_mean"] = mean
+        row["score_std"] = float(np.sqrt(max(acc.s2[i] / sw - mean * mean, 0.0))) if sw > 0 else np.nan
+        row["score_min"] = acc.smin[i] if sw > 0 else np.nan
+        row["score_p10"] = weighted_quantile_from_hist(acc.hist[i], 0.1)
+        row["score_median"] = weighted_quantile_from_hist(acc.hist[i], 0.5)
+        row["score_p90"] = weighted_quantile_from_hist(acc.hist[i], 0.9)
+        row["score_max"] = acc.smax[i] if sw > 0 else np.nan
+        for k, f in enumerate(fnames):
+            row[f"mean_{f}"] = acc.fs[i, k] / acc.fw[i, k] if acc.fw[i, k] > 0 else np.nan
+        limited = acc.lim[i, 1:250]
+        if limited.sum() > 0:
+            code = int(np.argmax(limited)) + 1
+            row["limiting_dominant"] = factor_names.get(code, str(code))
+            row["limiting_dominant_share"] = limited[code - 1] / limited.sum()
+        else:
+            row["limiting_dominant"] = ""
+            row["limiting_dominant_share"] = np.nan
+        row["empty"] = bool(area == 0)
         rows.append(row)
-    return pd.DataFrame(rows)
+        for code, col in CLASS_COLUMNS.items():
+            tidy.append({**key, "class_code": code, "class": CLASS_NAMES[code],
+                         "hectares": acc.cls[i, code] * _HA,
+                         "share": acc.cls[i, code] / area if area > 0 else np.nan})
+        for k, f in enumerate(fnames):
+            for code, cname in _FACTOR_CLASSES.items():
+                ha = acc.fcls[i, k, code] * _HA
+                ftidy.append({**key, "factor": f, "class": cname, "hectares": ha,
+                              "share": acc.fcls[i, k, code] / area if area > 0 else np.nan})
+    return ZonalResult(pd.DataFrame(rows), pd.DataFrame(tidy), pd.DataFrame(ftidy))

@@ -14,8 +14,9 @@ BUNGO = "data/sample/bungo/"
 
 def test_outputs_exist_and_are_cogs(bungo):
     out = bungo.output_dir
-    for name in ("suitability.tif", "classes.tif", "limiting_factor.tif", "zone_stats.csv",
-                 "aoi_summary.csv", "zones.gpkg", "map.png", "manifest.json",
+    for name in ("suitability.tif", "classes.tif", "limiting_factor.tif",
+                 "aoi_summary.csv", "zones.gpkg", "zone_stats_planning_units.csv", "zone_stats.xlsx",
+                 "zone_class_areas_planning_units.csv", "factor_class_areas_planning_units.csv", "map.png", "manifest.json",
                  "score_temperature.tif", "score_rainfall.tif"):
         assert (out / name).is_file(), name
     with rasterio.open(out / "classes.tif") as ds:
@@ -30,7 +31,7 @@ def test_outputs_exist_and_are_cogs(bungo):
 
 
 def test_class_areas_add_up_to_zone_area(bungo):
-    z = bungo.zone_stats
+    z = bungo.zone_stats["planning_units"]
     parts = z[["S1_ha", "S2_ha", "S3_ha", "N_ha", "excluded_ha", "nodata_ha", "outside_ha"]].sum(axis=1)
     np.testing.assert_allclose(parts, z["area_ha"], rtol=1e-9)
     assert len(z) == 8 and not z["empty"].any()
@@ -41,7 +42,7 @@ def test_zone_areas_match_equal_area_polygons(bungo, repo):
     # a local Lambert azimuthal equal-area projection centred on the regency
     laea = "+proj=laea +lat_0=-1.6 +lon_0=102.1 +datum=WGS84 +units=m"
     true_ha = zones.to_crs(laea).area.to_numpy() / 1e4
-    got = bungo.zone_stats.set_index("zone_id").loc[zones["IDS"], "area_ha"].to_numpy()
+    got = bungo.zone_stats["planning_units"].set_index("zone_id").loc[zones["IDS"], "area_ha"].to_numpy()
     np.testing.assert_allclose(got, true_ha, rtol=0.005)
     assert abs(got.sum() / true_ha.sum() - 1) < 0.001
     assert bungo.aoi_summary["area_ha"].iloc[0] == pytest.approx(true_ha.sum(), rel=0.001)

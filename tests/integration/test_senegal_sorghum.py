@@ -58,7 +58,7 @@ def test_aoi_area_is_the_ellipsoidal_tile_area(senegal):
 
 
 def test_regions_clipped_to_tile(senegal):
-    z = senegal.zone_stats.set_index("zone_id")
+    z = senegal.zone_stats["regions"].set_index("zone_id")
     assert set(z.index[~z["empty"]]) == {"SN-TH", "SN-DB", "SN-FK", "SN-KL", "SN-LG"}
     assert (z.loc[z["empty"], "area_ha"] == 0).all()
     parts = z[["S1_ha", "S2_ha", "S3_ha", "N_ha", "excluded_ha", "nodata_ha", "outside_ha"]].sum(axis=1)

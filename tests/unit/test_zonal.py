@@ -43,13 +43,13 @@ def _stats(geoms, **kw):
     classes = make_layer(CLASSES, grid=GRID, name="classes")
     score = make_layer(SCORES, grid=GRID, name="score")
     return zone_statistics(zones, classes=classes, score=score, id_field="zid",
-                           name_field="zname", **kw)
+                           name_field="zname", **kw).wide
 
 
 def test_whole_and_half_pixels():
     # x 0.5..3, y 1..4: rows 0-2; column 0 half covered, columns 1 and 2 whole
     df = _stats([box(0.5, 1.0, 3.0, 4.0)])
-    r = df.iloc[0]
+    r = (df.wide if hasattr(df, "wide") else df).iloc[0]
     assert r.zone_id == 1 and r.zone_name == "z1"
     # S1: (0,0) half + (0,1) whole + (1,0) half = 2.0 m^2
     # S2: (0,2) + (1,1) + (1,2) + (2,1) whole + (2,0) half = 4.5 m^2
@@ -74,7 +74,7 @@ def test_whole_and_half_pixels():
 def test_nodata_pixel_excluded_from_score_mean():
     # x 3..4, y 1..3: pixels (1,3) S3 0.45 and (2,3) NODATA / NaN; plus half of (1,4)/(2,4)
     df = _stats([box(3.0, 1.0, 4.5, 3.0)])
-    r = df.iloc[0]
+    r = (df.wide if hasattr(df, "wide") else df).iloc[0]
     assert r.area_ha == pytest.approx(3.0 * HA, rel=1e-9)
     assert r.S3_ha == pytest.approx(1.0 * HA, rel=1e-9)
     assert r.nodata_ha == pytest.approx(1.0 * HA, rel=1e-9)
@@ -88,7 +88,7 @@ def test_nodata_pixel_excluded_from_score_mean():
 def test_triangle_coverage():
     # right triangle over pixel (3,0): half of it
     df = _stats([Polygon([(0, 0), (1, 0), (0, 1)])])
-    r = df.iloc[0]
+    r = (df.wide if hasattr(df, "wide") else df).iloc[0]
     assert r.area_ha == pytest.approx(0.5 * HA, rel=1e-9)
     assert r.N_ha == pytest.approx(0.5 * HA, rel=1e-9)
     assert r.score_mean == pytest.approx(0.1, rel=1e-6)
@@ -123,6 +123,7 @@ def test_limiting_dominant():
                          limiting=make_layer(lim, grid=GRID),
                          factor_names={1: "temperature", 2: "rainfall"},
                          id_field="zid", name_field=None)
+    df = df.wide
     r = df.iloc[0]
     assert "zone_name" not in df.columns
     assert r.limiting_dominant == "rainfall"
