@@ -191,6 +191,7 @@ class OutputSpec(_Model):
 
     dir: str = "../outputs"
     map: bool = True
+    keep_runs: int = Field(3, ge=1, description="complete runs kept under <dir>/.runs/<name>")
 
 
 class QualitySpec(_Model):

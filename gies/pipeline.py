@@ -7,10 +7,8 @@ run folder atomically (a new result replaces the old one only once it is complet
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import platform
 import shutil
 import time
@@ -39,6 +37,7 @@ from gies.errors import DataQualityWarning, ExportError, GiesWarning, LayerError
 from gies.grid import Grid
 from gies.io.maps import class_map
 from gies.io.rasters import RasterOutput, open_output, write_rasters
+from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.read import open_raster, raster_info, read_vector
 from gies.io.tables import write_tables
 from gies.profile import CLASSES
@@ -257,14 +256,6 @@ def _scheme(cfg) -> cls_mod.ClassScheme:
                                t.get("S3", base.s3), base.reference)
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("gies", "numpy", "xarray", "dask", "rasterio", "rioxarray", "odc-geo",
@@ -378,17 +369,10 @@ def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResul
         fscores = {f: s.where(inside) for f, s in scores.items()}
 
     out_root = output_root or p.output_dir.parent
-    final = out_root / cfg.name
-    stage = out_root / f".{cfg.name}.partial-{os.getpid()}"
+    stage = new_run(out_root, cfg.name)
     try:
-        if stage.exists():
-            shutil.rmtree(stage)
-        stage.mkdir(parents=True)
-    except OSError as exc:
-        raise ExportError(f"outputs.dir: cannot create {stage}: {exc.strerror}") from None
-    try:
-        result = _export(pl, stage, final, timer, progress, warn, quality, factors, score, classes,
-                         limiting, fscores, unmatched, scheme, t_all)
+        result = _export(pl, stage, out_root, timer, progress, warn, quality, factors, score,
+                         classes, limiting, fscores, unmatched, scheme, t_all)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -404,7 +388,7 @@ def _colormap_classes() -> dict[int, tuple[int, int, int, int]]:
     return cmap
 
 
-def _export(pl, stage, final, timer, progress, warn, quality, factors, score, classes,
+def _export(pl, stage, out_root, timer, progress, warn, quality, factors, score, classes,
             limiting, fscores, unmatched, scheme, t_all) -> RunResult:
     p, grid, cfg = pl.pipeline, pl.grid, pl.pipeline.config
     factor_codes = {i + 1: f for i, f in enumerate(factors)}
@@ -472,9 +456,14 @@ def _export(pl, stage, final, timer, progress, warn, quality, factors, score, cl
     timings = dict(timer.times)
     timings["total"] = round(time.perf_counter() - t_all, 3)
     manifest = _manifest(pl, factors, quality, warn, timings, scheme, factor_codes)
+    manifest["outputs"] = [
+        {"path": f.name, "bytes": f.stat().st_size, "sha256": file_digest(f)}
+        for f in sorted(stage.iterdir()) if f.is_file()
+    ]
     (stage / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                          encoding="utf-8")
-    _swap(stage, final)
+    publish_run(stage, out_root, cfg.name, keep=cfg.outputs.keep_runs)
+    final = out_root / cfg.name
     return RunResult(final, aoi.wide, {k: v.wide for k, v in results.items()}, warn, timings,
                      quality, manifest)
 
@@ -494,7 +483,7 @@ def _manifest(pl, factors, quality, warn, timings, scheme, factor_codes) -> dict
     ls = p.limit_set
     files = []
     for f in _input_files(pl):
-        files.append({"path": str(f), "bytes": f.stat().st_size, "sha256": _file_digest(f)})
+        files.append({"path": str(f), "bytes": f.stat().st_size, "sha256": file_digest(f)})
     return {
         "gies_manifest": 1,
         "pipeline": p.config.name,
@@ -518,17 +507,3 @@ def _manifest(pl, factors, quality, warn, timings, scheme, factor_codes) -> dict
         "versions": _versions(),
         "timings_s": timings,
     }
-
-
-def _swap(stage: Path, final: Path) -> None:
-    """Replace ``final`` by ``stage``; the old result stays until the new one is in place."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    try:
-        if final.exists():
-            os.replace(final, old)
-        os.replace(stage, final)
-    except OSError as exc:
-        if old.exists() and not final.exists():
-            os.replace(old, final)
-        raise ExportError(f"cannot move the result into {final}: {exc.strerror}") from None
-    shutil.rmtree(old, ignore_errors=True)

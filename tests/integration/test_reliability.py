@@ -1,0 +1,76 @@
+"""Outputs you can trust: atomic publication under kill -9, deterministic results."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from gies.io.runs import current_run, verify_run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _pipeline(tmp_path, name, out):
+    text = (REPO / "pipelines" / name).read_text().replace("../", f"{REPO}/")
+    text = text.replace(f"dir: {REPO}/outputs", f"dir: {out}")
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _run(p):
+    return subprocess.run([sys.executable, "-m", "gies", "run", "-q", str(p)],
+                          capture_output=True, text=True)
+
+
+def test_kill_9_leaves_old_or_new_complete_result(tmp_path):
+    out = tmp_path / "out"
+    p = _pipeline(tmp_path, "bungo-cocoa.yaml", out)
+    assert _run(p).returncode == 0
+    first = current_run(out, "bungo-cocoa")
+    assert verify_run(first) == []
+    seen = set()
+    for delay in (0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 7.0):
+        proc = subprocess.Popen([sys.executable, "-m", "gies", "run", "-q", str(p)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        cur = current_run(out, "bungo-cocoa")
+        assert cur is not None and cur.is_dir()
+        assert verify_run(cur) == [], (delay, verify_run(cur))
+        seen.add(cur)
+    assert len(seen) >= 1
+    # the next run cleans the folders the killed runs left behind and succeeds
+    assert _run(p).returncode == 0
+    assert not [x for x in (out / ".runs" / "bungo-cocoa").iterdir() if x.name.endswith(".partial")]
+    assert verify_run(current_run(out, "bungo-cocoa")) == []
+
+
+def test_two_runs_are_identical(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    assert _run(_pipeline(tmp_path / "x", "senegal-sorghum.yaml", a)).returncode == 0
+    assert _run(_pipeline(tmp_path / "y", "senegal-sorghum.yaml", b)).returncode == 0
+    ra, rb = current_run(a, "senegal-sorghum"), current_run(b, "senegal-sorghum")
+    for csv in sorted(x.name for x in ra.glob("*.csv")):
+        assert (ra / csv).read_bytes() == (rb / csv).read_bytes(), csv
+    for tif in sorted(x.name for x in ra.glob("*.tif")):
+        with rasterio.open(ra / tif) as x, rasterio.open(rb / tif) as y:
+            np.testing.assert_array_equal(x.read(), y.read())
+
+
+def test_inputs_are_not_modified(tmp_path, repo):
+    data = repo / "data" / "sample" / "senegal"
+    before = {f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in data.iterdir()}
+    assert _run(_pipeline(tmp_path, "senegal-sorghum.yaml", tmp_path / "o")).returncode == 0
+    after = {f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in data.iterdir()}
+    assert before == after
