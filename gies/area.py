@@ -8,16 +8,33 @@
 * Projected grids: nominal area ``|res_x · res_y|`` divided by PROJ's areal scale factor at
   the cell centre (``pyproj.Proj.get_factors``), so UTM, Web Mercator and other
   non-equal-area grids give true areas; equal-area projections have a factor of 1.
+
+Which method applies (:func:`area_method`):
+
+=====================  =====================================================  ============
+grid CRS               cell area                                              exactness
+=====================  =====================================================  ============
+equal-area projected   nominal ``res_x · res_y`` (areal scale is 1)           exact
+(LAEA, EPSG:6933, …)   (``Grid.from_aoi(crs="auto")`` builds one)
+other projected        nominal / PROJ areal scale ``h·k`` at the cell centre  < 1e-6 rel.
+(UTM, Mercator, …)                                                            for ≤ 1 km
+geographic             ``Δλ · (S(φ₂) − S(φ₁))`` per row (ellipsoid)          exact
+=====================  =====================================================  ============
+
+:func:`is_equal_area` decides the first case from PROJ's areal scale at a few points
+(Snyder 1987, *Map Projections: A Working Manual*, USGS PP 1395, §4 "scale factors").
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from pyproj import CRS, Proj, Transformer
 
 from gies.grid import Grid
 
-__all__ = ["cell_areas", "band_area"]
+__all__ = ["cell_areas", "band_area", "is_equal_area", "area_method"]
 
 
 def band_area(lat_deg: np.ndarray, a: float, f: float) -> np.ndarray:
@@ -53,3 +70,50 @@ def cell_areas(grid: Grid, rows: slice = slice(None), cols: slice = slice(None))
     factors = Proj(crs).get_factors(lon, lat)
     nominal = abs(t.a * t.e)
     return nominal / np.asarray(factors.areal_scale, dtype=np.float64)
+
+
+def _sample_lonlat(crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """A 5×5 lon/lat lattice inside the CRS's area of use, or ±10° around its origin."""
+    aou = crs.area_of_use
+    if aou is not None and aou.west < aou.east:
+        w, s, e, n = aou.west, aou.south, aou.east, aou.north
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            d = crs.to_dict()
+        lon0 = float(d.get("lon_0", d.get("lonc", 0.0)) or 0.0)
+        lat0 = float(d.get("lat_0", 0.0) or 0.0)
+        w, e = lon0 - 10, lon0 + 10
+        s, n = max(lat0 - 10, -80), min(lat0 + 10, 80)
+    lon, lat = np.meshgrid(np.linspace(w, e, 5), np.linspace(s, n, 5))
+    return lon.ravel(), lat.ravel()
+
+
+def is_equal_area(crs, *, rtol: float = 1e-6) -> bool:
+    """True when a projected CRS preserves area: PROJ's areal scale ``h·k`` is 1 (within
+    ``rtol``) at every point of a 5×5 lattice over its area of use (or ±10° around its
+    origin). Geographic CRSs are never equal-area (a degree cell shrinks with cos φ).
+
+    >>> is_equal_area("EPSG:6933"), is_equal_area("EPSG:32748"), is_equal_area("EPSG:4326")
+    (True, False, False)
+    """
+    c = CRS.from_user_input(crs)
+    if not c.is_projected:
+        return False
+    lon, lat = _sample_lonlat(c)
+    try:
+        f = np.asarray(Proj(c).get_factors(lon, lat).areal_scale, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - PROJ cannot give factors for this CRS
+        return False
+    f = f[np.isfinite(f)]
+    return bool(f.size) and bool(np.all(np.abs(f - 1.0) <= rtol))
+
+
+def area_method(crs) -> str:
+    """Which cell-area method :func:`cell_areas` uses for ``crs``:
+    ``"ellipsoidal_rows"`` (geographic), ``"equal_area"`` (exact nominal area) or
+    ``"areal_scale"`` (projected, nominal area corrected by PROJ's areal scale)."""
+    c = CRS.from_user_input(crs)
+    if c.is_geographic:
+        return "ellipsoidal_rows"
+    return "equal_area" if is_equal_area(c) else "areal_scale"

@@ -117,10 +117,13 @@ def cmd_demo(args) -> int:
 
 def cmd_validate(args) -> int:
     from gies.config import load_pipeline
-    from gies.pipeline import plan
+    from gies.pipeline import check_data, plan
 
     p = load_pipeline(args.pipeline)
     pl = plan(p)
+    problems = check_data(pl)
+    if problems:
+        raise GiesError("\n".join(problems))
     if not args.quiet:
         print(f"{args.pipeline}: valid. Grid {pl.grid!r}; {len(pl.infos)} layers; "
               f"{len(pl.zones)} zones; product {p.profile.product} / {p.config.product.limit_set}")

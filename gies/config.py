@@ -264,7 +264,10 @@ class LoadedPipeline:
 
 
 def _did_you_mean(word: str, options) -> str:
-    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    options = [str(o) for o in options]
+    match = difflib.get_close_matches(str(word), options, n=1)
+    if not match:  # a truncated name ("temp" for "temperature") is a likely slip too
+        match = [o for o in options if len(str(word)) >= 3 and o.startswith(str(word))][:1]
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
@@ -287,18 +290,29 @@ def _pydantic_problems(exc: ValidationError, y: LoadedYaml) -> list[str]:
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the model found at key path ``loc`` (user keys of dicts skipped)."""
+    import typing
+
+    skip_next = False
     for part in loc:
-        if isinstance(part, int) or model is None:
+        if skip_next or isinstance(part, int):
+            skip_next = False
             continue
+        if model is None:
+            return []
         field = model.model_fields.get(str(part))
         if field is None:
             return []
         ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        nxt = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if nxt is None:  # dict[str, Model]: the key is a user name, step into the value model
-            nxt = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        model = nxt
+        args = typing.get_args(ann)
+        origin = typing.get_origin(ann)
+        if origin is dict:
+            skip_next = True
+            args = args[1:]
+        flat = []
+        for a in (ann, *args):
+            flat += [a, *typing.get_args(a)]
+        model = next((a for a in flat if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return list(model.model_fields) if model else []
 
 

@@ -1,15 +1,55 @@
-"""Derived layers: annual and seasonal indices from 12-band monthly climate stacks.
+"""Derived layers: monthly indices, terrain (slope, aspect), soil depth ranges.
 
-Derivations run on the source grid, before harmonise resamples anything, so that a count
-(e.g. dry months) is never interpolated into fractions. Pure, lazy functions.
+Where each derivation runs (:data:`RUNS_ON`):
+
+* **source grid** (before harmonise resamples anything): monthly statistics, dry-month
+  counts, growing-season means, slope and aspect. A count must never be interpolated into
+  fractions (count on the source, then ``nearest``/``mode``); slope must be computed from
+  the DEM's own cells (resampling a DEM first smooths it and lowers slopes, and a
+  degree-based grid needs its geodesic cell sizes, not the target's).
+* **either grid** (same grid for every input): :func:`depth_weighted_mean` is a linear
+  combination of layers that SoilGrids delivers on one grid; running it on the source grid
+  means one warp instead of one per depth.
+
+Pure, lazy functions on dask-backed DataArrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-__all__ = ["monthly"]
+from gies.grid import Grid
+
+__all__ = [
+    "monthly",
+    "dry_months",
+    "growing_season_mean",
+    "slope",
+    "aspect",
+    "depth_weighted_mean",
+    "RUNS_ON",
+    "SOILGRIDS_DEPTHS",
+]
+
+#: Grid each derivation runs on ("source": before resampling).
+RUNS_ON: dict[str, str] = {
+    "monthly": "source",
+    "dry_months": "source",
+    "growing_season_mean": "source",
+    "slope": "source",
+    "aspect": "source",
+    "depth_weighted_mean": "source",
+}
+
+#: SoilGrids 2.0 standard depth intervals (cm).
+SOILGRIDS_DEPTHS: tuple[tuple[int, int], ...] = (
+    (0, 5), (5, 15), (15, 30), (30, 60), (60, 100), (100, 200),
+)
 
 
 def monthly(stack: xr.DataArray, *, stat: str, threshold: float | None = None) -> xr.DataArray:
@@ -47,4 +87,185 @@ def monthly(stack: xr.DataArray, *, stat: str, threshold: float | None = None) -
     out = out.astype(np.float32)
     out.attrs = dict(stack.attrs)
     out.name = stack.name
+    return out
+
+
+def dry_months(stack: xr.DataArray, *, threshold: float = 60.0) -> xr.DataArray:
+    """Number of months with rainfall ``< threshold`` (mm) in a monthly stack
+    ``(band, y, x)``: ``Σ_m [P_m < threshold]``; units: months (float32, NaN where any
+    month is missing). 60 mm is the common tropical definition (Köppen; Sys et al. 1993).
+
+    Run on the source grid; resample the result with ``nearest``/``mode`` (categorical),
+    never bilinearly, so it stays a whole number of months.
+    """
+    out = monthly(stack, stat="count_below", threshold=threshold)
+    out.attrs["units"] = "months"
+    return out
+
+
+def growing_season_mean(stack: xr.DataArray, *, months: Sequence[int]) -> xr.DataArray:
+    """Mean over the growing-season months of a 12-band stack (band 1 = January):
+    ``(1/n) Σ_{m ∈ months} X_m``. ``months`` may wrap the year (``[11, 12, 1, 2, 3]``).
+    Units are the stack's (e.g. °C). NaN where any selected month is missing.
+    """
+    months = [int(m) for m in months]
+    if not months or any(not 1 <= m <= 12 for m in months) or len(set(months)) != len(months):
+        raise ValueError(f"months must be distinct values in 1..12, got {months}")
+    if stack.sizes.get("band") != 12:
+        raise ValueError(f"growing_season_mean needs a 12-band monthly stack, got {dict(stack.sizes)}")
+    sel = stack.isel(band=[m - 1 for m in months])
+    return monthly(sel, stat="mean")
+
+
+# -- terrain ----------------------------------------------------------------------------------
+def _spacings(grid: Grid, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground spacing (m) between neighbouring cell centres along x and y for each row.
+
+    Projected: the nominal pixel size times the linear unit (scale distortion ignored: at
+    most 4e-4 in UTM). Geographic: on the ellipsoid, ``dx = N(φ) cos φ Δλ`` and
+    ``dy = M(φ) Δφ`` with ``N = a / √(1 − e² sin²φ)`` (prime vertical radius) and
+    ``M = a (1 − e²) / (1 − e² sin²φ)^{3/2}`` (meridian radius), Δ in radians.
+    """
+    t = grid.transform
+    crs = grid.pyproj_crs
+    if not crs.is_geographic:
+        unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+        return np.full(rows.shape, t.a * unit), np.full(rows.shape, -t.e * unit)
+    ell = crs.ellipsoid
+    a = ell.semi_major_metre
+    f = 1 / ell.inverse_flattening if ell.inverse_flattening else 0.0
+    e2 = f * (2 - f)
+    phi = np.radians(t.f + (rows + 0.5) * t.e)
+    w = 1 - e2 * np.sin(phi) ** 2
+    n = a / np.sqrt(w)
+    m = a * (1 - e2) / w**1.5
+    return n * np.cos(phi) * np.radians(t.a), m * np.radians(-t.e)
+
+
+def _horn_block(z: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Horn (1981) gradients on a block with a 1-cell halo: returns (2, ny, nx) with
+    ``[dz/dx east, dz/dy north]``; halo cells NaN (trimmed by map_overlap)."""
+    z = z.astype(np.float64)
+    out = np.full((2, *z.shape), np.nan)
+    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
+    d, f = z[1:-1, :-2], z[1:-1, 2:]
+    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
+    dxt, dxm, dxb = dx[:-2, 1:-1], dx[1:-1, 1:-1], dx[2:, 1:-1]
+    # per-row spacing: exact Horn on projected grids, geodesic rows on geographic ones
+    out[0, 1:-1, 1:-1] = ((c - a) / dxt + 2 * (f - d) / dxm + (i - g) / dxb) / 8.0
+    out[1, 1:-1, 1:-1] = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy[1:-1, 1:-1])
+    return out
+
+
+def _gradients(dem: xr.DataArray, grid: Grid) -> tuple[dsa.Array, dsa.Array]:
+    """Lazy east/north gradients (m/m) of a 2-D DEM on its own grid."""
+    if dem.ndim != 2 or tuple(dem.shape) != grid.shape:
+        raise ValueError(f"DEM of shape {dem.shape} does not match its grid {grid.shape}")
+    z = dem.data if isinstance(dem.data, dsa.Array) else dsa.from_array(np.asarray(dem.data))
+    z = z.astype(np.float64)
+    # linear extrapolation by one cell on every side (2·edge − inner): exact for planes, so
+    # edge cells get a Horn estimate from their own one-sided differences
+    z = dsa.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
+    z = dsa.concatenate([2 * z[:, :1] - z[:, 1:2], z, 2 * z[:, -1:] - z[:, -2:-1]], axis=1)
+    rows = np.arange(-1, grid.shape[0] + 1)
+    dx1, dy1 = _spacings(grid, rows)
+    dx = dsa.broadcast_to(dsa.from_array(dx1[:, None], chunks=(z.chunks[0], 1)), z.shape,
+                          chunks=z.chunks)
+    dy = dsa.broadcast_to(dsa.from_array(dy1[:, None], chunks=(z.chunks[0], 1)), z.shape,
+                          chunks=z.chunks)
+
+    def block(zb, dxb, dyb):
+        return _horn_block(zb, dxb, dyb)
+
+    gx = dsa.map_overlap(lambda zb, a, b: block(zb, a, b)[0], z, dx, dy, depth=1,
+                         boundary="none", dtype=np.float64, meta=np.array((), np.float64))
+    gy = dsa.map_overlap(lambda zb, a, b: block(zb, a, b)[1], z, dx, dy, depth=1,
+                         boundary="none", dtype=np.float64, meta=np.array((), np.float64))
+    return gx[1:-1, 1:-1], gy[1:-1, 1:-1]
+
+
+def _wrap(data, dem: xr.DataArray, units: str, name: str) -> xr.DataArray:
+    out = xr.DataArray(data.astype(np.float32), dims=dem.dims, coords=dem.coords, name=name)
+    out.attrs = {**dem.attrs, "units": units}
+    out.attrs.pop("nodata", None)
+    return out
+
+
+def slope(
+    dem: xr.DataArray, *, grid: Grid, units: Literal["percent", "degrees"] = "percent"
+) -> xr.DataArray:
+    """Slope of a DEM (elevation in metres) on its own grid, Horn (1981) 3×3 method.
+
+    ``p = ∂z/∂x = [(c + 2f + i) − (a + 2d + g)] / (8 Δx)``,
+    ``q = ∂z/∂y = [(a + 2b + c) − (g + 2h + i)] / (8 Δy)`` (a..i the 3×3 window row by row
+    from the north-west; on geographic grids each row's differences use that row's Δx),
+    ``slope = 100 √(p² + q²)`` % or ``atan √(p² + q²)`` in degrees.
+
+    Δx, Δy are ground distances in metres: nominal pixel size on projected grids, geodesic
+    per-row spacing on geographic ones (:func:`_spacings`), so a lat/lon DEM gives true
+    slopes without a z-factor (Horn 1981, *Proc. IEEE* 69(1):14–47; Burrough & McDonnell
+    1998, ch. 8).
+
+    Edges: the DEM is extended by one cell by linear extrapolation (``2·edge − inner``),
+    exact for a plane, so edge cells get one-sided estimates rather than NaN. A NaN
+    anywhere in the 3×3 window gives NaN. Computed lazily with ``map_overlap`` (depth 1),
+    so chunk seams give exactly the values of a single-block computation.
+    Run on the source grid (:data:`RUNS_ON`), then resample (bilinear/average).
+    """
+    if units not in ("percent", "degrees"):
+        raise ValueError(f"unknown slope units {units!r}; use 'percent' or 'degrees'")
+    gx, gy = _gradients(dem, grid)
+    mag = dsa.sqrt(gx**2 + gy**2)
+    data = mag * 100.0 if units == "percent" else dsa.degrees(dsa.arctan(mag))
+    return _wrap(data, dem, "%" if units == "percent" else "degrees", f"{dem.name or 'dem'}_slope")
+
+
+def aspect(dem: xr.DataArray, *, grid: Grid) -> xr.DataArray:
+    """Aspect: compass direction the slope faces (downhill), degrees clockwise from north
+    in [0, 360): ``atan2(−p, −q)`` with ``p``, ``q`` the Horn gradients east and north
+    (see :func:`slope`). NaN on flat cells (``p = q = 0``). Same edge handling as
+    :func:`slope`; source grid. (Categorical/circular: resample with ``nearest``.)
+    """
+    gx, gy = _gradients(dem, grid)
+    asp = (dsa.degrees(dsa.arctan2(-gx, -gy)) + 360.0) % 360.0
+    asp = dsa.where((gx == 0) & (gy == 0), np.nan, asp)
+    return _wrap(asp, dem, "degrees", f"{dem.name or 'dem'}_aspect")
+
+
+# -- soil depth ranges ------------------------------------------------------------------------
+def depth_weighted_mean(
+    layers: Mapping[tuple[float, float], xr.DataArray], *, top: float, bottom: float
+) -> xr.DataArray:
+    """Thickness-weighted mean of depth-interval layers over ``[top, bottom]`` (cm).
+
+    ``X̄ = Σ_i w_i X_i / (bottom − top)``, ``w_i = max(0, min(b_i, bottom) − max(t_i, top))``
+    for each layer ``X_i`` over ``[t_i, b_i]``; e.g. SoilGrids 0–30 cm
+    ``= (5·X₀₋₅ + 10·X₅₋₁₅ + 15·X₁₅₋₃₀) / 30``, and 10–20 cm
+    ``= (5·X₅₋₁₅ + 5·X₁₅₋₃₀) / 10`` (each value taken as constant over its interval).
+    The intervals must cover ``[top, bottom]`` without gaps; NaN in any contributing layer
+    gives NaN. All layers must share one grid (SoilGrids does): run it on the source grid.
+    """
+    if not bottom > top:
+        raise ValueError(f"empty depth range {top}-{bottom}")
+    parts = []
+    for (t, b), da in sorted(layers.items()):
+        w = min(b, bottom) - max(t, top)
+        if w > 0:
+            parts.append((float(w), (float(max(t, top)), float(min(b, bottom))), da))
+    covered = sorted(iv for _, iv, _ in parts)
+    edge = float(top)
+    for lo, hi in covered:
+        if lo > edge + 1e-9:
+            break
+        edge = max(edge, hi)
+    if edge < bottom - 1e-9 or sum(w for w, _, _ in parts) > (bottom - top) + 1e-9:
+        raise ValueError(
+            f"depth layers {sorted(layers)} do not cover {top}-{bottom} cm exactly once"
+        )
+    first = parts[0][2]
+    total = sum(np.float32(w) * da.astype(np.float32) for w, _, da in parts)
+    out = (total / np.float32(bottom - top)).astype(np.float32)
+    out.attrs = dict(first.attrs)
+    out.attrs["depth"] = f"{top:g}-{bottom:g} cm"
+    out.name = first.name
     return out

@@ -8,6 +8,7 @@ explicitly; stages check that their inputs sit on it (:func:`assert_on_grid`).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -18,7 +19,15 @@ from pyproj import CRS
 
 from gies.errors import GridMismatchError
 
-__all__ = ["Grid", "assert_on_grid", "grid_of"]
+__all__ = [
+    "Grid",
+    "assert_on_grid",
+    "grid_of",
+    "laea_for",
+    "lon_arc",
+    "wrapped_geographic",
+    "aoi_lonlat",
+]
 
 
 def _canonical_crs(crs: Any) -> str:
@@ -77,6 +86,81 @@ class Grid:
         cols = max(1, math.ceil(round((xmax - x0) / res, 9)))
         rows = max(1, math.ceil(round((y1 - ymin) / res, 9)))
         return cls(_canonical_crs(crs), Affine(res, 0.0, x0, 0.0, -res, y1), (rows, cols))
+
+    @classmethod
+    def from_aoi(
+        cls,
+        geometry: Any,
+        *,
+        crs: Any = "auto",
+        resolution: float,
+        geometry_crs: Any = None,
+    ) -> Grid:
+        """Grid covering an area of interest, snapped outwards to whole multiples of
+        ``resolution``.
+
+        Parameters
+        ----------
+        geometry : shapely geometry, GeoSeries or GeoDataFrame
+            The AOI (all parts are used; a GeoSeries/GeoDataFrame is unioned).
+        crs : "auto" or CRS-like
+            ``"auto"``: a Lambert Azimuthal Equal Area CRS centred on the AOI
+            (:func:`laea_for`), so every cell is a true ``resolution²`` m² on the ellipsoid
+            and ``resolution`` is in metres. Any other value is used as given, with
+            ``resolution`` in its units (degrees for a geographic CRS).
+        resolution : float
+            Pixel size in CRS units (metres for ``"auto"``).
+        geometry_crs : CRS-like, optional
+            CRS of ``geometry``; required for a shapely geometry, read from a GeoSeries or
+            GeoDataFrame otherwise.
+
+        Notes
+        -----
+        **Antimeridian.** An AOI whose parts lie on both sides of ±180° (Fiji, Kiribati,
+        Chukotka, the Aleutians) is handled by looking at the *shortest* longitude arc that
+        covers it (:func:`lon_arc`), not at the naive min/max (which would span the world):
+
+        * ``"auto"`` centres the LAEA on the middle of that arc, where the projection is
+          continuous, so the grid covers the AOI only;
+        * a geographic ``crs`` becomes the same CRS with ``+lon_wrap=180``
+          (:func:`wrapped_geographic`): longitudes in 0..360, and the grid bounds are taken
+          in that frame (e.g. 177..182 for lon 177..180 and −180..−178). GDAL and PROJ
+          honour ``lon_wrap`` both when warping onto the grid and when transforming
+          vectors (``aoi.to_crs(grid.crs)`` yields 0..360 longitudes).
+
+        Examples
+        --------
+        >>> from shapely.geometry import box
+        >>> g = Grid.from_aoi(box(0, 0, 1, 1), crs="auto", resolution=1000,
+        ...                   geometry_crs="EPSG:4326")
+        >>> g.pyproj_crs.to_dict()["proj"], g.resolution
+        ('laea', (1000.0, 1000.0))
+        """
+        from pyproj import Transformer
+        geom, gcrs = _as_geometry(geometry, geometry_crs)
+        lon, lat = aoi_lonlat(geom, gcrs)
+        west, east = lon_arc(lon)
+        if isinstance(crs, str) and crs.strip().lower() == "auto":
+            target = laea_for(geom, geometry_crs=gcrs)
+        else:
+            target = CRS.from_user_input(crs)
+        if target.is_geographic:
+            if east > 180.0:  # crosses the antimeridian: 0..360 frame
+                target = wrapped_geographic(target)
+                bounds = (west, float(np.min(lat)), east, float(np.max(lat)))
+            else:
+                t = Transformer.from_crs(gcrs, target, always_xy=True)
+                gx, gy = (np.asarray(v) for v in t.transform(*_vertices(_densified(geom, gcrs))))
+                bounds = (gx.min(), gy.min(), gx.max(), gy.max())
+            return cls.from_bounds(bounds, resolution, crs=target)
+        t = Transformer.from_crs(gcrs, target, always_xy=True)
+        xs, ys = t.transform(*_vertices(_densified(geom, gcrs)))
+        xs, ys = np.asarray(xs), np.asarray(ys)
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if not ok.any():
+            raise ValueError(f"the AOI cannot be projected to {target.name}")
+        bounds = (xs[ok].min(), ys[ok].min(), xs[ok].max(), ys[ok].max())
+        return cls.from_bounds(bounds, resolution, crs=target)
 
     @classmethod
     def from_raster(cls, dataset: Any) -> Grid:
@@ -162,3 +246,111 @@ def assert_on_grid(grid: Grid, *layers: Any) -> None:
             raise GridMismatchError(
                 f"layer {da.name!r} has shape {da.shape[-2:]}, grid has {grid.shape}"
             )
+
+
+# -- AOI helpers ----------------------------------------------------------------------------
+def _as_geometry(geometry: Any, geometry_crs: Any) -> tuple[Any, CRS]:
+    """A single shapely geometry and its CRS from a geometry / GeoSeries / GeoDataFrame."""
+    if hasattr(geometry, "geometry") and hasattr(geometry, "crs"):  # GeoDataFrame/GeoSeries
+        crs = geometry_crs if geometry_crs is not None else geometry.crs
+        geom = geometry.geometry.union_all() if hasattr(geometry.geometry, "union_all") else (
+            geometry.geometry.unary_union)
+    else:
+        crs, geom = geometry_crs, geometry
+    if crs is None:
+        raise ValueError("the AOI geometry has no CRS: pass geometry_crs")
+    if geom is None or geom.is_empty:
+        raise ValueError("the AOI geometry is empty")
+    return geom, CRS.from_user_input(crs)
+
+
+def _densified(geom: Any, crs: CRS) -> Any:
+    """Geometry with extra vertices (edges of ≤ 1/50 of its extent, ≤ 0.1° if geographic),
+    so transformed bounds follow curved edges."""
+    import shapely
+
+    x0, y0, x1, y1 = geom.bounds
+    step = max(x1 - x0, y1 - y0) / 50 or 1.0
+    if crs.is_geographic:
+        step = min(step, 0.1)
+    return shapely.segmentize(geom, step)
+
+
+def _vertices(geom: Any) -> tuple[np.ndarray, np.ndarray]:
+    import shapely
+
+    xy = shapely.get_coordinates(geom)
+    return xy[:, 0], xy[:, 1]
+
+
+def aoi_lonlat(geometry: Any, geometry_crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes (degrees, −180..180) of the densified AOI's vertices."""
+    from pyproj import Transformer
+
+    crs = CRS.from_user_input(geometry_crs)
+    geo = crs.geodetic_crs or CRS.from_epsg(4326)
+    t = Transformer.from_crs(crs, geo, always_xy=True)
+    lon, lat = t.transform(*_vertices(_densified(geometry, crs)))
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    return ((lon[ok] + 180.0) % 360.0) - 180.0, lat[ok]
+
+
+def lon_arc(lon: np.ndarray) -> tuple[float, float]:
+    """Shortest longitude arc ``(west, east)`` covering every longitude, in degrees.
+
+    The arc is the complement of the largest gap between consecutive longitudes on the
+    circle. ``west`` is in [−180, 180); ``east >= west`` and exceeds 180 exactly when the
+    arc crosses the antimeridian (e.g. lon 177..180 and −180..−178 give ``(177, 182)``).
+
+    >>> lon_arc(np.array([177.0, 179.9, -179.5, -178.0]))
+    (177.0, 182.0)
+    >>> lon_arc(np.array([10.0, 20.0]))
+    (10.0, 20.0)
+    """
+    v = np.unique(((np.asarray(lon, dtype=float) + 180.0) % 360.0) - 180.0)
+    if v.size == 0:
+        raise ValueError("no longitudes")
+    if v.size == 1:
+        return float(v[0]), float(v[0])
+    gaps = np.diff(np.r_[v, v[0] + 360.0])  # gap after each value, last one wraps
+    i = int(np.argmax(gaps))
+    west = v[(i + 1) % v.size]
+    east = v[i] if i + 1 < v.size else v[i]
+    if east < west:
+        east += 360.0
+    if i == v.size - 1:  # the largest gap is the wrap-around one: no crossing
+        west, east = v[0], v[-1]
+    return float(west), float(east)
+
+
+def laea_for(geometry: Any, *, geometry_crs: Any = None) -> CRS:
+    """Lambert Azimuthal Equal Area CRS (WGS84, metres) centred on an AOI.
+
+    The centre is the middle of the AOI's latitude range and of its shortest longitude arc
+    (:func:`lon_arc`), so an AOI crossing the antimeridian is centred near ±180°, not near
+    0° as the naive mean of its longitudes would be. Centre rounded to 1e-4° so that the
+    same AOI always yields the same CRS. LAEA is equal-area everywhere (areal scale 1;
+    Snyder 1987, ch. 24), with shape distortion growing slowly away from the centre.
+    """
+    geom, crs = _as_geometry(geometry, geometry_crs)
+    lon, lat = aoi_lonlat(geom, crs)
+    west, east = lon_arc(lon)
+    lon0 = ((0.5 * (west + east) + 180.0) % 360.0) - 180.0
+    lat0 = 0.5 * (float(np.min(lat)) + float(np.max(lat)))
+    lon0, lat0 = round(lon0, 4) + 0.0, round(lat0, 4) + 0.0
+    return CRS.from_proj4(
+        f"+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    )
+
+
+def wrapped_geographic(crs: Any) -> CRS:
+    """The geographic ``crs`` with longitudes wrapped to 0..360 (``+lon_wrap=180``)."""
+    c = CRS.from_user_input(crs)
+    if not c.is_geographic:
+        raise ValueError(f"{c.name} is not geographic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        d = {k: v for k, v in c.to_dict().items() if k != "type"}
+    d["lon_wrap"] = 180
+    return CRS.from_dict(d)

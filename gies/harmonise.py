@@ -1,27 +1,227 @@
 """Harmonise: every input layer onto the pipeline's grid, in the units its factor needs.
 
 This is the only stage that reprojects or resamples. A layer already on the grid is passed
-through untouched (no resampling); any other is warped lazily by GDAL through odc-geo
-(bilinear for continuous layers, nearest for categorical ones, unless overridden). Mixed-unit
-layers are normalised here cell by cell (see :func:`resolve_mixed_units`), and implausible
-values become NaN. Outputs are lazy, dask-chunked DataArrays carrying ``attrs['grid']``.
+through untouched (no resampling); any other is warped lazily by GDAL through odc-geo with
+the method :func:`choose_resampling` picks (continuous: bilinear up / average down;
+categorical: nearest up / mode down), unless overridden. Mixed-unit layers are normalised
+here cell by cell (see :func:`resolve_mixed_units`), and implausible values become NaN.
+Outputs are lazy, dask-chunked DataArrays carrying ``attrs['grid']``.
+
+Before any pixel is read, :func:`coverage` tells how much of the AOI a layer covers and
+:func:`check_plausible` checks a small sample against the physical range of its quantity
+(the classic ×10 mistakes).
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import numpy as np
 import xarray as xr
+from pyproj import CRS, Transformer
 
-from gies.grid import Grid
-from gies.units import conversion
+from gies.errors import DataQualityWarning, LayerError, UnitError
+from gies.grid import Grid, lon_arc, wrapped_geographic
+from gies.units import PLAUSIBLE_QUANTITIES, conversion, parse_unit
 
-__all__ = ["onto_grid", "resolve_mixed_units", "apply_plausible", "to_units"]
+__all__ = [
+    "onto_grid",
+    "resolve_mixed_units",
+    "apply_plausible",
+    "to_units",
+    "RESAMPLING",
+    "choose_resampling",
+    "Coverage",
+    "coverage",
+    "check_coverage",
+    "Plausibility",
+    "check_plausible",
+]
+
+#: GDAL warp resampling names accepted as overrides (``gdalwarp -r``).
+RESAMPLING = (
+    "nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode",
+    "min", "max", "med", "q1", "q3", "sum", "rms",
+)
+#: Methods that never invent values, hence the only ones allowed for categorical layers.
+_CATEGORICAL_SAFE = ("nearest", "mode", "min", "max", "med", "q1", "q3")
+Kind = Literal["continuous", "categorical"]
+#: Area ratio band (target cell / source cell) treated as "same resolution".
+_SAME_RES = 1.1
 
 
 def _geobox(grid: Grid):
     from odc.geo.geobox import GeoBox
 
     return GeoBox(grid.shape, grid.transform, grid.crs)
+
+
+def _pixel_area_ratio(source_grid: Grid, target_grid: Grid) -> float:
+    """Area of one target cell measured in source cells, at the target grid's centre.
+
+    The target cell is transformed corner by corner into the source CRS (shoelace area);
+    > 1 means the target is coarser (downsampling).
+    """
+    rows, cols = target_grid.shape
+    t = target_grid.transform
+    c0, r0 = cols / 2.0, rows / 2.0
+    corners = [(c0, r0), (c0 + 1, r0), (c0 + 1, r0 + 1), (c0, r0 + 1)]
+    xs = np.array([t.c + c * t.a for c, _ in corners])
+    ys = np.array([t.f + r * t.e for _, r in corners])
+    tr = Transformer.from_crs(target_grid.pyproj_crs, source_grid.pyproj_crs, always_xy=True)
+    sx, sy = (np.asarray(v, dtype=float) for v in tr.transform(xs, ys))
+    if source_grid.is_geographic:
+        sx = np.unwrap(sx, period=360.0)
+    area = 0.5 * abs(np.dot(sx, np.roll(sy, -1)) - np.dot(sy, np.roll(sx, -1)))
+    rx, ry = source_grid.resolution
+    ratio = area / (rx * ry)
+    if not math.isfinite(ratio) or ratio <= 0:
+        raise LayerError(
+            f"cannot relate the pixel sizes of {source_grid!r} and {target_grid!r}: the "
+            "grid centre does not project into the layer's CRS"
+        )
+    return float(ratio)
+
+
+def choose_resampling(
+    kind: Kind,
+    source_grid: Grid,
+    target_grid: Grid,
+    override: str | None = None,
+    *,
+    layer_name: str = "layer",
+) -> str:
+    """The GDAL resampling method for warping a layer from ``source_grid`` to
+    ``target_grid``.
+
+    With ``r`` = area of one target cell in source cells (at the target grid's centre, see
+    :func:`_pixel_area_ratio`):
+
+    ==============  =========================  ======================
+    kind            r ≤ 1.1 (up / same res.)   r > 1.1 (downsampling)
+    ==============  =========================  ======================
+    continuous      ``bilinear``               ``average``
+    categorical     ``nearest``                ``mode``
+    ==============  =========================  ======================
+
+    ``average`` weights every source cell by its overlap with the target cell (GDAL ≥ 3.1),
+    so no source cell is skipped when aggregating; ``mode`` keeps existing codes. The 10 %
+    band around 1 keeps a reprojection at nominally the same resolution interpolating.
+
+    Parameters
+    ----------
+    kind : {"continuous", "categorical"}
+    source_grid, target_grid : Grid
+    override : str, optional
+        A GDAL name from :data:`RESAMPLING` (``gdalwarp -r``); categorical layers only
+        accept methods that return existing values (nearest, mode, min, max, med, q1, q3).
+    layer_name : str
+        Names the layer in errors.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``.
+    LayerError
+        Unknown ``override``, or one that would invent codes in a categorical layer; the
+        message names the layer and lists the valid names.
+    """
+    if kind not in ("continuous", "categorical"):
+        raise ValueError(f"unknown layer kind {kind!r}; use 'continuous' or 'categorical'")
+    if override is not None:
+        name = str(override).strip().lower().replace("-", "_")
+        if name not in RESAMPLING:
+            raise LayerError(
+                f"{layer_name}: unknown resampling {override!r}; use one of "
+                f"{', '.join(RESAMPLING)}"
+            )
+        if kind == "categorical" and name not in _CATEGORICAL_SAFE:
+            raise LayerError(
+                f"{layer_name}: resampling {override!r} would invent codes in a categorical "
+                f"layer; use one of {', '.join(_CATEGORICAL_SAFE)}"
+            )
+        return name
+    down = _pixel_area_ratio(source_grid, target_grid) > _SAME_RES
+    if kind == "categorical":
+        return "mode" if down else "nearest"
+    return "average" if down else "bilinear"
+
+
+def _source_window(
+    layer: xr.DataArray, source_grid: Grid, grid: Grid, *, pad: int
+) -> tuple[xr.DataArray, Grid]:
+    """Lazily crop (and, for a geographic layer the target straddles at ±180°, re-wrap) the
+    source to the part the target grid needs, plus ``pad`` cells.
+
+    The target grid's edges and a 21×21 lattice of its points are transformed into the
+    source CRS. For a geographic source whose needed longitudes cross the antimeridian
+    (:func:`~gies.grid.lon_arc` east > 180) the eastern and western pieces are concatenated
+    into one 0..360 frame with ``+lon_wrap=180`` so that GDAL sees one contiguous source
+    (odc-geo's per-chunk source selection cannot see across the seam otherwise).
+    """
+    rows, cols = grid.shape
+    t = grid.transform
+    u = np.linspace(0, 1, 21)
+    cc, rr = np.meshgrid(u * cols, u * rows)
+    xs, ys = t.c + cc.ravel() * t.a, t.f + rr.ravel() * t.e
+    tr = Transformer.from_crs(grid.pyproj_crs, source_grid.pyproj_crs, always_xy=True)
+    sx, sy = (np.asarray(v, dtype=float) for v in tr.transform(xs, ys))
+    ok = np.isfinite(sx) & np.isfinite(sy)
+    if not ok.any():
+        return layer, source_grid
+    sx, sy = sx[ok], sy[ok]
+    st = source_grid.transform
+    srows, scols = source_grid.shape
+    r0 = max(int(math.floor((sy.max() - st.f) / st.e)) - pad, 0)
+    r1 = min(int(math.ceil((sy.min() - st.f) / st.e)) + pad, srows)
+    x0, x1 = float(sx.min()), float(sx.max())
+    wrap = False
+    if source_grid.is_geographic:
+        west, east = lon_arc(sx)
+        sb = source_grid.bounds
+        global_x = abs(sb[2] - sb[0] - 360.0) < st.a * 0.5
+        if east > 180.0 and global_x:
+            wrap = True
+        elif east > 180.0:
+            x0, x1 = sb[0], sb[2]  # partial source at the seam: keep all its columns
+        else:
+            x0, x1 = west, east
+    if r1 <= r0:
+        return layer, source_grid
+    ydim, xdim = layer.dims[-2], layer.dims[-1]
+    if not wrap:
+        c0 = max(int(math.floor((x0 - st.c) / st.a)) - pad, 0)
+        c1 = min(int(math.ceil((x1 - st.c) / st.a)) + pad, scols)
+        if c1 <= c0:
+            return layer, source_grid
+        if (r0, r1, c0, c1) == (0, srows, 0, scols):
+            return layer, source_grid
+        win = layer.isel({ydim: slice(r0, r1), xdim: slice(c0, c1)})
+        from affine import Affine
+
+        g = Grid(source_grid.crs, Affine(st.a, 0, st.c + c0 * st.a, 0, st.e, st.f + r0 * st.e),
+                 (r1 - r0, c1 - c0))
+        return win, g
+    # antimeridian: columns west..180 then -180..east-360 shifted by +360
+    west, east = lon_arc(sx)
+    ce0 = max(int(math.floor((west - st.c) / st.a)) - pad, 0)
+    cw1 = min(int(math.ceil((east - 360.0 - st.c) / st.a)) + pad, scols)
+    if cw1 >= ce0:  # the pieces overlap: the whole width is needed anyway
+        ce0, cw1 = scols // 2, scols // 2
+    east_part = layer.isel({ydim: slice(r0, r1), xdim: slice(ce0, scols)})
+    west_part = layer.isel({ydim: slice(r0, r1), xdim: slice(0, cw1)})
+    win = xr.concat([east_part, west_part], dim=xdim)
+    from affine import Affine
+
+    x_origin = st.c + ce0 * st.a
+    g = Grid(wrapped_geographic(source_grid.pyproj_crs).to_wkt(),
+             Affine(st.a, 0, x_origin, 0, st.e, st.f + r0 * st.e),
+             (r1 - r0, scols - ce0 + cw1))
+    win = win.assign_coords({xdim: x_origin + (np.arange(g.shape[1]) + 0.5) * st.a})
+    return win, g
 
 
 def onto_grid(
@@ -37,17 +237,43 @@ def onto_grid(
 
     Identical grids: the data is only re-labelled with the grid's coordinates and rechunked
     to the pipeline's fixed chunking. Otherwise GDAL warps it (odc-geo ``xr_reproject``,
-    dask-aware). Continuous layers use ``bilinear`` by default, categorical ``nearest``.
+    dask-aware) with ``resampling`` (a GDAL name), or, when ``None``, the method
+    :func:`choose_resampling` picks from the layer kind and the two pixel sizes.
+
+    Continuous layers are float with NaN as nodata (NaN source cells are ignored by the
+    kernels). Categorical layers keep their integer codes and dtype; ``attrs['nodata']``
+    is the mask value on both sides (source cells with it are ignored by ``mode``/
+    ``nearest``; cells outside the source get it). A float categorical layer (e.g. a
+    month count with NaN) uses NaN.
+
+    The source is first cropped lazily to the part the grid needs (:func:`_source_window`),
+    which also makes a geographic source usable for grids straddling the antimeridian.
     """
     if source_grid.same_as(grid):
         out = layer
     else:
         from odc.geo.xr import assign_crs, xr_reproject
 
-        method = resampling or ("nearest" if kind == "categorical" else "bilinear")
-        src = assign_crs(layer, source_grid.crs)
-        nodata = layer.attrs.get("nodata") if kind == "categorical" else np.nan
-        out = xr_reproject(src, _geobox(grid), resampling=method, dst_nodata=nodata)
+        name = layer.name or "layer"
+        method = choose_resampling(kind, source_grid, grid, resampling, layer_name=str(name))
+        try:
+            ratio = _pixel_area_ratio(source_grid, grid)
+        except LayerError:
+            ratio = 1.0
+        pad = 2 + int(math.ceil(math.sqrt(max(ratio, 1.0))))
+        win, win_grid = _source_window(layer, source_grid, grid, pad=pad)
+        src = assign_crs(win, win_grid.crs)
+        if kind == "categorical":
+            nodata = layer.attrs.get("nodata")
+            if nodata is None and np.issubdtype(layer.dtype, np.floating):
+                nodata = np.nan
+            src.attrs["nodata"] = nodata
+            out = xr_reproject(src, _geobox(grid), resampling=method, dst_nodata=nodata,
+                               src_nodata=nodata)
+        else:
+            src.attrs.pop("nodata", None)
+            out = xr_reproject(src, _geobox(grid), resampling=method, dst_nodata=np.nan,
+                               src_nodata=np.nan)
         out = out.rename({d: n for d, n in zip(out.dims[-2:], ("y", "x"))})
         out = out.drop_vars([c for c in out.coords if c not in ("x", "y")])
     out = out.assign_coords(y=grid.y_coords, x=grid.x_coords).chunk({"y": chunk, "x": chunk})
@@ -108,3 +334,267 @@ def apply_plausible(
     out.attrs = dict(layer.attrs)
     out.name = layer.name
     return out, bad.sum()
+
+
+# -- coverage --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the AOI a layer covers.
+
+    ``extent`` is the share of the AOI's area inside the layer's grid; ``valid`` the share
+    on valid (non-nodata) cells of a low-resolution sample, or ``None`` when no sample was
+    given. ``message`` names the layer, its bounds (in its CRS) and the AOI's bounds.
+    """
+
+    layer: str
+    extent: float
+    valid: float | None
+    layer_bounds: tuple[float, float, float, float]
+    aoi_bounds: tuple[float, float, float, float]
+    message: str
+
+
+def _aoi_points(aoi: Any, aoi_crs: CRS, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell centres of an ``n×n`` lattice over the AOI's bounds that fall in the AOI, and
+    their weights (true areas when the AOI CRS is geographic, equal otherwise)."""
+    import shapely
+
+    x0, y0, x1, y1 = aoi.bounds
+    if aoi_crs.is_geographic and x1 - x0 > 180:  # parts on both sides of ±180
+        lon = shapely.get_coordinates(aoi)[:, 0]
+        west, east = lon_arc(lon)
+        x0, x1 = west, east
+    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
+    xx, yy = np.meshgrid(xs, ys)
+    xx, yy = xx.ravel(), yy.ravel()
+    if aoi_crs.is_geographic:
+        xw = ((xx + 180.0) % 360.0) - 180.0
+        inside = shapely.contains_xy(aoi, xw, yy) | shapely.contains_xy(aoi, xx, yy)
+        w = np.cos(np.radians(yy))
+    else:
+        inside = shapely.contains_xy(aoi, xx, yy)
+        w = np.ones_like(xx)
+    return xx[inside], yy[inside], w[inside]
+
+
+def coverage(
+    layer_grid: Grid,
+    aoi_geometry: Any,
+    *,
+    aoi_crs: Any,
+    layer_name: str = "layer",
+    valid_sample: tuple[np.ndarray, Grid] | None = None,
+    n: int = 200,
+) -> Coverage:
+    """Share of the AOI covered by a layer's extent (and, optionally, by its valid data).
+
+    The AOI is sampled on an ``n×n`` lattice over its bounds (points inside the AOI only,
+    weighted by true area when its CRS is geographic); every point is transformed into the
+    layer's CRS and counted as covered when it falls inside the layer's bounds (for a
+    geographic layer, longitudes are compared modulo 360, so AOIs straddling ±180° work).
+    Point sampling avoids reprojecting the layer's footprint, which is ill-defined across
+    the antimeridian or interruptions (Goode Homolosine). Resolution of the share: about
+    ``1/n²`` of the AOI's bounding box.
+
+    Parameters
+    ----------
+    layer_grid : Grid
+        The layer's own grid (from :func:`gies.io.read.raster_info`).
+    aoi_geometry : shapely geometry
+        The AOI, in ``aoi_crs`` (normally the target grid's CRS).
+    aoi_crs : CRS-like
+    layer_name : str
+        Names the layer in the message (e.g. ``layers.rainfall``).
+    valid_sample : (ndarray, Grid), optional
+        A low-resolution read of the layer (e.g. :func:`gies.io.read.read_sample`) with its
+        grid; NaN / masked cells count as not valid. Gives ``Coverage.valid``.
+    n : int
+        Lattice size.
+
+    Returns
+    -------
+    Coverage
+    """
+    acrs = CRS.from_user_input(aoi_crs)
+    px, py, w = _aoi_points(aoi_geometry, acrs, n)
+    lb = layer_grid.bounds
+    if px.size == 0:
+        raise LayerError(f"{layer_name}: the AOI is empty or too thin to sample")
+    tr = Transformer.from_crs(acrs, layer_grid.pyproj_crs, always_xy=True)
+    lx, ly = (np.asarray(v, dtype=float) for v in tr.transform(px, py))
+    ok = np.isfinite(lx) & np.isfinite(ly)
+
+    def _inside(g: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        b = g.bounds
+        iny = (y >= b[1]) & (y <= b[3])
+        if g.is_geographic:
+            k = np.floor((x - b[0]) / 360.0)  # move x into [b0, b0 + 360)
+            x = x - 360.0 * k
+        return iny & (x >= b[0]) & (x <= b[2])
+
+    inside = ok & _inside(layer_grid, np.where(ok, lx, 0), np.where(ok, ly, 0))
+    total = float(w.sum())
+    extent = float(w[inside].sum() / total)
+    valid = None
+    if valid_sample is not None:
+        arr, sg = valid_sample
+        arr = np.asarray(arr)
+        sx = np.where(ok, lx, 0)
+        sy = np.where(ok, ly, 0)
+        if sg.is_geographic:
+            sx = sx - 360.0 * np.floor((sx - sg.bounds[0]) / 360.0)
+        col = np.floor((sx - sg.transform.c) / sg.transform.a).astype(int)
+        row = np.floor((sy - sg.transform.f) / sg.transform.e).astype(int)
+        inb = inside & (row >= 0) & (row < arr.shape[0]) & (col >= 0) & (col < arr.shape[1])
+        good = np.zeros_like(inb)
+        vals = arr[row[inb], col[inb]]
+        good[inb] = ~np.isnan(vals.astype(float)) if np.ma.getmask(vals) is np.ma.nomask else (
+            ~np.ma.getmaskarray(vals))
+        valid = float(w[good].sum() / total)
+    ab = tuple(float(v) for v in aoi_geometry.bounds)
+    msg = (
+        f"{layer_name}: the layer covers {extent:.1%} of the AOI"
+        + (f" ({valid:.1%} with valid data)" if valid is not None else "")
+        + f"; layer bounds {tuple(round(v, 4) for v in lb)} in {layer_grid.pyproj_crs.name}, "
+        f"AOI bounds {tuple(round(v, 4) for v in ab)} in {acrs.name}"
+    )
+    return Coverage(layer_name, extent, valid, tuple(float(v) for v in lb), ab, msg)
+
+
+def check_coverage(
+    result: Coverage,
+    *,
+    mode: Literal["require", "warn"] = "require",
+    minimum: float = 0.999,
+) -> Coverage:
+    """Act on a :class:`Coverage`: no overlap at all is always a :class:`LayerError`; a
+    share below ``minimum`` (of the extent, or of valid data when known) raises under
+    ``mode="require"`` and emits a :class:`~gies.errors.DataQualityWarning` under
+    ``"warn"``. ``minimum`` defaults to 99.9 % (the lattice's own resolution)."""
+    if mode not in ("require", "warn"):
+        raise ValueError(f"unknown coverage mode {mode!r}; use 'require' or 'warn'")
+    if result.extent <= 0.0:
+        raise LayerError(f"{result.message}: no overlap at all (check the file and the AOI)")
+    share = result.valid if result.valid is not None else result.extent
+    if share < minimum:
+        text = (f"{result.message}; cells outside become no data "
+                "(set coverage: warn to accept a partial layer)")
+        if mode == "require":
+            raise LayerError(text)
+        warnings.warn(text, DataQualityWarning, stacklevel=2)
+    return result
+
+
+# -- plausibility ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plausibility:
+    """Result of :func:`check_plausible`: the robust range seen (0.5–99.5 percentiles of the
+    sample, in the layer's units) and the plausible range it was checked against."""
+
+    layer: str
+    quantity: str
+    seen: tuple[float, float]
+    expected: tuple[float, float]
+    units: str
+    n: int
+
+
+#: Candidate fixes tried, in order, when a range is implausible: (scale, offset, label).
+_FIXES = (
+    (0.1, 0.0, "scale 0.1 (stored ×10)"),
+    (0.01, 0.0, "scale 0.01 (stored ×100)"),
+    (0.1, -273.15, "scale 0.1 and offset -273.15 (stored as K×10)"),
+    (1.0, -273.15, "offset -273.15 (stored in K)"),
+    (10.0, 0.0, "scale 10 (stored ÷10, e.g. cm instead of mm)"),
+    (0.001, 0.0, "scale 0.001 (stored ×1000)"),
+    (100.0, 0.0, "scale 100 (a fraction instead of %)"),
+)
+
+
+def check_plausible(
+    sample_values: Any,
+    *,
+    quantity: str | None = None,
+    units: str | None = None,
+    layer_name: str = "layer",
+    tolerance: float = 0.0,
+) -> Plausibility:
+    """Check a small sample of a layer against the physical range of its quantity.
+
+    The robust range (0.5th–99.5th percentile of the finite values, so a few outlier cells
+    do not trigger it) must lie inside the plausible range of
+    :data:`gies.units.PLAUSIBLE_QUANTITIES` (e.g. temperature −60..60 °C, annual rainfall
+    0..15000 mm, pH 2..11, clay/sand/silt 0..100 %), converted to ``units`` when those are
+    given. Otherwise :class:`~gies.errors.UnitError` names the layer, the range seen, the
+    range expected, and the scale/offset that would bring it inside (e.g. "scale 0.1 and
+    offset -273.15 (stored as K×10)" for raw CHELSA temperatures).
+
+    Parameters
+    ----------
+    sample_values : array-like
+        A cheap sample (e.g. :func:`gies.io.read.read_sample`, a decimated read); NaN and
+        masked values are ignored.
+    quantity : str, optional
+        A key of ``PLAUSIBLE_QUANTITIES`` (``temperature``, ``rainfall_annual``,
+        ``rainfall_monthly``, ``ph``, ``clay``, ``sand``, ``silt``, ``slope_percent``,
+        ``slope_degrees``, ``elevation``, ``cec``, ``soc``, ...).
+    units : str, optional
+        The layer's declared units. Without ``quantity`` the quantity is inferred from them
+        where unambiguous (degC, K → temperature; pH → ph; cmol(c)/kg → cec).
+    layer_name : str
+    tolerance : float
+        Relative slack on both limits (0.05 = 5 % of the range width).
+
+    Returns
+    -------
+    Plausibility
+        Also returned (with ``n = 0``) when the sample holds no finite value.
+    """
+    if quantity is None:
+        if units is None:
+            raise ValueError("check_plausible needs quantity or units")
+        q = parse_unit(units).quantity
+        by_unit_quantity = {"temperature": "temperature", "ph": "ph", "cec": "cec"}
+        if q not in by_unit_quantity:
+            raise ValueError(
+                f"{layer_name}: units {units!r} do not tell the quantity; pass quantity= "
+                f"(one of {', '.join(sorted(PLAUSIBLE_QUANTITIES))})"
+            )
+        quantity = by_unit_quantity[q]
+    if quantity not in PLAUSIBLE_QUANTITIES:
+        raise ValueError(
+            f"unknown quantity {quantity!r}; use one of {', '.join(sorted(PLAUSIBLE_QUANTITIES))}"
+        )
+    qunits, lo, hi = PLAUSIBLE_QUANTITIES[quantity]
+    if units is not None and qunits not in ("degrees",):
+        a, b = conversion(qunits, units)
+        lo, hi = sorted((lo * a + b, hi * a + b))
+    else:
+        units = qunits
+    slack = tolerance * (hi - lo)
+    lo_t, hi_t = lo - slack, hi + slack
+    v = np.ma.filled(np.ma.masked_invalid(np.asarray(sample_values, dtype=np.float64)), np.nan)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return Plausibility(layer_name, quantity, (math.nan, math.nan), (lo, hi), units, 0)
+    smin, smax = (float(x) for x in np.percentile(v, [0.5, 99.5]))
+    res = Plausibility(layer_name, quantity, (smin, smax), (lo, hi), units, int(v.size))
+    if lo_t <= smin and smax <= hi_t:
+        return res
+    hint = ""
+    fixes = [f for f in _FIXES if f[1] == 0.0 or quantity == "temperature"]
+    if quantity == "temperature":  # Kelvin readings first: CHELSA stores K×10
+        fixes.sort(key=lambda f: f[1] == 0.0)
+    for sc, off, label in fixes:
+        a2, b2 = smin * sc + off, smax * sc + off
+        if lo_t <= a2 and b2 <= hi_t:
+            hint = (f"; with {label} they would be {a2:.4g}..{b2:.4g}: declare "
+                    f"scale: {sc:g}" + (f", offset: {off:g}" if off else "")
+                    + " (or the units the file is really in)")
+            break
+    raise UnitError(
+        f"{layer_name}: values {smin:.4g}..{smax:.4g} (0.5-99.5 percentiles of "
+        f"{v.size} sampled cells) are implausible for {quantity} in {units} "
+        f"(expected {lo:g}..{hi:g}){hint or '; check the units and nodata of the file'}"
+    )

@@ -35,6 +35,8 @@ from gies import score as sc
 from gies.config import LoadedPipeline, load_pipeline
 from gies.errors import DataQualityWarning, ExportError, GiesWarning, LayerError
 from gies.grid import Grid
+from rasterio.errors import RasterioError
+
 from gies.io.maps import class_map
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.runs import file_digest, new_run, publish_run
@@ -58,6 +60,7 @@ class Plan:
     aoi: gpd.GeoDataFrame
     zones: dict[str, gpd.GeoDataFrame]
     factors: dict[str, str]  # factor -> layer
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +116,8 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         aoi = gpd.GeoDataFrame(geometry=[box(*cfg.aoi.bounds)], crs=cfg.aoi.crs)
     else:
         aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
-    zones = {name: _read_zones(pipeline, name) for name in cfg.zones}
+    plan_warnings: list[str] = []
+    zones = {name: _read_zones(pipeline, name, plan_warnings) for name in cfg.zones}
     if cfg.grid.like:
         grid = infos[cfg.grid.like].grid
     else:
@@ -127,10 +131,10 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         z["geometry"] = z.geometry.make_valid().intersection(aoi_geom)
         zones[name] = z.reset_index(drop=True)
     _check_overlap(grid, infos, aoi_geom)
-    return Plan(pipeline, grid, infos, aoi, zones, factors)
+    return Plan(pipeline, grid, infos, aoi, zones, factors, plan_warnings)
 
 
-def _read_zones(pipeline: LoadedPipeline, name: str) -> gpd.GeoDataFrame:
+def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.GeoDataFrame:
     spec = pipeline.config.zones[name]
     key = f"zones.{name}"
     zones = read_vector(pipeline.resolve(spec.path), layer=spec.layer, key=key)
@@ -153,7 +157,7 @@ def _read_zones(pipeline: LoadedPipeline, name: str) -> gpd.GeoDataFrame:
     if invalid:
         msg = f"{key}: {invalid} invalid geometr{'y' if invalid == 1 else 'ies'} in {spec.path} repaired (make_valid)"
         warnings.warn(msg, GiesWarning, stacklevel=2)
-        log.warning(msg)
+        warn.append(msg)
     return zones
 
 
@@ -172,6 +176,48 @@ def _check_overlap(grid: Grid, infos: dict, aoi_geom) -> None:
                 f"layers.{name}: {info.path} covers {tuple(round(v, 4) for v in b)} (in the "
                 f"grid's CRS), which does not overlap the AOI {tuple(round(v, 4) for v in aoi_geom.bounds)}"
             )
+
+
+def check_data(pl: Plan, *, max_side: int = 256) -> list[str]:
+    """Cheap data checks for ``gies validate``: each layer's AOI window, read decimated to at
+    most ``max_side`` pixels a side, opens, decodes and holds valid data. Returns problems."""
+    import rasterio
+    from pyproj import Transformer
+    from rasterio.enums import Resampling
+    from rasterio.windows import from_bounds
+
+    problems = []
+    aoi_bounds = pl.aoi.total_bounds
+    for name, info in pl.infos.items():
+        spec = pl.pipeline.config.layers[name]
+        t = Transformer.from_crs(pl.grid.crs, info.grid.crs, always_xy=True)
+        b = t.transform_bounds(*aoi_bounds, densify_pts=21)
+        try:
+            with rasterio.open(info.path) as ds:
+                win = from_bounds(*b, transform=ds.transform).intersection(
+                    rasterio.windows.Window(0, 0, ds.width, ds.height))
+                scale = max(1.0, max(win.height, win.width) / max_side)
+                shape = (max(1, int(win.height / scale)), max(1, int(win.width / scale)))
+                bands = spec.derive.months if spec.derive else [spec.band]
+                if max(bands) > ds.count:
+                    problems.append(
+                        f"layers.{name}: {info.path} has {ds.count} band(s), not band(s) "
+                        f"{[b for b in bands if b > ds.count]}"
+                        + (" (a monthly derivation needs a 12-band file)" if spec.derive else ""))
+                    continue
+                arr = ds.read(bands[0], window=win, out_shape=shape, masked=True,
+                              resampling=Resampling.nearest)
+        except (RasterioError, ValueError) as exc:
+            problems.append(f"layers.{name}: cannot read {info.path}: {exc}; the file may be "
+                            "truncated or corrupted")
+            continue
+        data = arr.astype("float64").filled(np.nan)
+        if spec.nodata is not None:
+            data[data == spec.nodata] = np.nan
+        if not np.isfinite(data).any():
+            problems.append(f"layers.{name}: no valid cell in the AOI window of {info.path} "
+                            "(all no data); check its nodata value and the layer's nodata key")
+    return problems
 
 
 def _aoi_mask(grid: Grid, aoi_geom, chunk: int) -> xr.DataArray:
@@ -342,6 +388,7 @@ def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResul
         pl = plan(p)
     grid = pl.grid
     factors = dict(pl.factors)
+    warn.extend(pl.warnings)
     with timer("harmonise", progress):
         layers, qcounts = harmonise_layers(pl)
     quality = {}
@@ -379,6 +426,35 @@ def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResul
     return result
 
 
+def _unreadable(pl: Plan) -> list[str]:
+    """Layers whose file fails a full block-by-block read (only called after a failure)."""
+    import rasterio
+
+    bad = []
+    for name, info in pl.infos.items():
+        try:
+            with rasterio.open(info.path) as ds:
+                for _, win in ds.block_windows(1):
+                    ds.read(window=win)
+        except (RasterioError, ValueError):
+            bad.append(name)
+    return bad
+
+
+def _read_failure(pl: Plan, exc: BaseException) -> LayerError:
+    """A LayerError naming the layer(s) whose file a GDAL read error mentions."""
+    text, e = "", exc
+    while e is not None:
+        text += f" {e}"
+        e = e.__cause__ or e.__context__
+    names = [n for n, info in pl.infos.items() if str(info.path) in text] or _unreadable(pl)
+    where = ", ".join(f"layers.{n} ({pl.infos[n].path})" for n in names) or "layers"
+    return LayerError(
+        f"{where}: reading failed while computing ({str(exc).strip()}); the file may be "
+        "truncated or corrupted: re-download it ('gies inspect FILE' describes it)"
+    )
+
+
 def _colormap_classes() -> dict[int, tuple[int, int, int, int]]:
     cmap = {}
     for code, hexcol in cls_mod.CLASS_COLOURS.items():
@@ -407,9 +483,26 @@ def _export(pl, stage, out_root, timer, progress, warn, quality, factors, score,
     for f, s in fscores.items():
         outputs.append(RasterOutput(stage / f"score_{f}.tif", s, "float32", np.nan,
                                     f"score of factor {f} (0-1)", "1"))
+    lazy = {f"unmatched_{k}": v for k, v in unmatched.items()}
+    lazy.update({f"valid_{f}": s.notnull().sum() for f, s in fscores.items()})
     with timer("compute+write rasters", progress):
-        extra = write_rasters(grid, outputs, extra={f"unmatched_{k}": v for k, v in unmatched.items()},
-                              callbacks=getattr(progress, "callbacks", ()))
+        try:
+            extra = write_rasters(grid, outputs, extra=lazy,
+                                  callbacks=getattr(progress, "callbacks", ()))
+        except (RasterioError, OSError) as exc:
+            cause = exc.__cause__ if isinstance(exc, ExportError) else exc
+            if isinstance(cause, RasterioError):
+                raise _read_failure(pl, cause) from None
+            if isinstance(exc, ExportError):
+                raise
+            raise ExportError(f"outputs.dir: cannot write the result: {exc}") from None
+    empty = [f for f in factors if int(extra[f"valid_{f}"]) == 0]
+    if empty:
+        raise LayerError(
+            "; ".join(f"layers.{cfg.factors[f].layer}: no valid cell inside the AOI (all no "
+                      "data); check the file's nodata value and the layer's nodata/scale keys"
+                      for f in empty)
+        )
     for f in factors:
         n = int(extra.get(f"unmatched_{f}", 0))
         if n:

@@ -20,7 +20,9 @@ import numpy as np
 
 from gies.errors import UnitError
 
-__all__ = ["Unit", "parse_unit", "convert", "conversion", "UNITS", "PLAUSIBLE"]
+__all__ = [
+    "Unit", "parse_unit", "convert", "conversion", "UNITS", "PLAUSIBLE", "PLAUSIBLE_QUANTITIES",
+]
 
 
 @dataclass(frozen=True)
@@ -130,4 +132,31 @@ PLAUSIBLE: dict[str, tuple[str, float, float]] = {
     "ph": ("pH", 2.0, 11.0),
     "temperature": ("degC", -60.0, 60.0),
     "cec": ("cmol(c)/kg", 0.0, 200.0),
+}
+
+
+# Plausible ranges per *physical quantity of a layer* (finer than the unit quantities above:
+# annual and monthly rainfall are both "length"), used by
+# :func:`gies.harmonise.check_plausible` on a small sample to catch ×10 / K / fraction
+# mistakes before a run. Wide on purpose. ``degrees`` (slope angle) is not a table unit and
+# is checked as given. Sources: physical limits (temperature records −89..57 °C; wettest
+# stations ~12 000 mm/yr; soil pH 2..11; SoilGrids 2.0 value ranges, ISRIC FAQ).
+PLAUSIBLE_QUANTITIES: dict[str, tuple[str, float, float]] = {
+    "temperature": ("degC", -60.0, 60.0),
+    "rainfall_annual": ("mm", 0.0, 15000.0),
+    "rainfall_monthly": ("mm", 0.0, 3000.0),
+    "ph": ("pH", 2.0, 11.0),
+    "clay": ("%", 0.0, 100.0),
+    "sand": ("%", 0.0, 100.0),
+    "silt": ("%", 0.0, 100.0),
+    "coarse_fragments": ("%", 0.0, 100.0),
+    "base_saturation": ("%", 0.0, 100.0),
+    "slope_percent": ("%", 0.0, 1000.0),
+    "slope_degrees": ("degrees", 0.0, 90.0),
+    "elevation": ("m", -500.0, 9000.0),
+    "cec": ("cmol(c)/kg", 0.0, 200.0),
+    "soc": ("g/kg", 0.0, 600.0),
+    "nitrogen": ("g/kg", 0.0, 50.0),
+    "soil_depth": ("cm", 0.0, 10000.0),
+    "dry_months": ("months", 0.0, 12.0),
 }

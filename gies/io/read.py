@@ -20,7 +20,7 @@ from rasterio.errors import RasterioIOError
 from gies.errors import LayerError
 from gies.grid import Grid
 
-__all__ = ["RasterInfo", "raster_info", "open_raster", "read_vector"]
+__all__ = ["RasterInfo", "raster_info", "open_raster", "read_vector", "read_sample"]
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,49 @@ class RasterInfo:
     descriptions: tuple[str | None, ...]
 
 
-def raster_info(path: Path, *, key: str) -> RasterInfo:
-    """Open a raster's metadata; ``key`` (e.g. ``layers.temperature``) names it in errors."""
+def _declared_grid(ds, path: Path, key: str, crs) -> Grid:
+    """The file's grid; ``crs`` (declared in the pipeline) supplies a missing CRS and must
+    agree with the file's when both exist."""
+    if crs is None:
+        if ds.crs is None:
+            raise LayerError(
+                f"{key}: {path} has no coordinate reference system; assign one with "
+                "gdal_edit.py -a_srs EPSG:XXXX, re-export the file with its CRS, or declare "
+                "it in the pipeline (crs: EPSG:XXXX)"
+            )
+        return Grid.from_raster(ds)
+    from pyproj import CRS
+
+    try:
+        declared = CRS.from_user_input(crs)
+    except Exception as exc:  # noqa: BLE001
+        raise LayerError(f"{key}: declared crs {crs!r} is not a CRS ({exc})") from None
+    if ds.crs is not None and not CRS.from_user_input(ds.crs.to_wkt()).equals(
+        declared, ignore_axis_order=True
+    ):
+        raise LayerError(
+            f"{key}: {path} is in {ds.crs.to_string()} but the pipeline declares crs {crs!r}; "
+            "remove the declaration or fix the file"
+        )
+    from affine import Affine
+
+    return Grid(declared.to_wkt(), Affine(*tuple(ds.transform)[:6]), (int(ds.height), int(ds.width)))
+
+
+def raster_info(path: Path, *, key: str, crs=None) -> RasterInfo:
+    """Open a raster's metadata; ``key`` (e.g. ``layers.temperature``) names it in errors.
+
+    ``crs`` (optional, any pyproj input) is the CRS declared in the pipeline: used when the
+    file has none (otherwise a file without CRS is an error), checked against the file's
+    when it has one.
+    """
     if not path.exists():
         raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
     try:
         with rasterio.open(path) as ds:
-            if ds.crs is None:
-                raise LayerError(
-                    f"{key}: {path} has no coordinate reference system; assign one with "
-                    "gdal_edit.py -a_srs EPSG:XXXX or re-export the file with its CRS"
-                )
             return RasterInfo(
                 path=path,
-                grid=Grid.from_raster(ds),
+                grid=_declared_grid(ds, path, key, crs),
                 count=ds.count,
                 dtype=ds.dtypes[0],
                 nodata=ds.nodata,
@@ -74,6 +103,7 @@ def open_raster(
     scale: float | None,
     offset: float | None,
     key: str,
+    crs=None,
 ) -> xr.DataArray:
     """A lazy layer of the given 1-based bands on the file's own grid: 2-D for one band,
     3-D ``(band, y, x)`` for several.
@@ -82,6 +112,13 @@ def open_raster(
     pipeline, which wins), with the file's scale/offset tags applied, then the pipeline's
     ``scale``/``offset`` (``value = stored * scale + offset``). Categorical layers keep
     their integer codes and dtype; their nodata value stays in ``attrs['nodata']``.
+
+    Nodata is only what the file or the pipeline declares (never 0 by default). On float
+    files the declared value matches within 1e-6 relative, so a declared ``-3.4e38`` masks
+    the float32 sentinel ``-3.4028235e38`` (a declared |value| ≥ 1e30 masks every value of
+    that sign beyond 99 % of it); NaN is always nodata for continuous layers.
+    ``crs`` is accepted for symmetry with :func:`raster_info` (the grid, hence the CRS,
+    comes from ``info``).
     """
     bad = [b for b in bands if not 1 <= b <= info.count]
     if bad:
@@ -106,7 +143,13 @@ def open_raster(
     else:
         data = da.astype(np.float32)
         if fill is not None and not np.isnan(fill):
-            data = data.where(da != fill)
+            if np.issubdtype(da.dtype, np.floating) and abs(fill) >= 1e30:
+                # float32 extreme sentinels (±3.4028235e38) however rounded when declared
+                data = data.where(~(np.sign(da) == np.sign(fill)) | (abs(da) < abs(fill) * 0.99))
+            elif np.issubdtype(da.dtype, np.floating) and fill != 0:
+                data = data.where(abs(da.astype(np.float64) - fill) > abs(fill) * 1e-6)
+            else:
+                data = data.where(da != fill)
         scales = {(info.scales[b - 1], info.offsets[b - 1]) for b in bands}
         if len(scales) > 1:
             raise LayerError(f"{key}: bands {bands} of {info.path} have different scale/offset tags")
@@ -137,3 +180,37 @@ def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
     if gdf.empty:
         raise LayerError(f"{key}: {path} has no features")
     return gdf
+
+
+def read_sample(
+    info: RasterInfo, *, band: int = 1, max_pixels: int = 250_000, nodata: float | None = None,
+    key: str = "layer",
+) -> tuple[np.ndarray, Grid]:
+    """A cheap decimated read of one band for checks (coverage, plausibility): float64 with
+    NaN for nodata, the file's scale/offset applied, and the coarse grid it lies on.
+
+    GDAL reads from overviews when the file has them (``out_shape`` decimation, nearest), so
+    the cost is about ``max_pixels`` cells whatever the file's size.
+    """
+    from affine import Affine
+
+    rows, cols = info.grid.shape
+    f = max(1.0, float(np.sqrt(rows * cols / max_pixels)))
+    out_r, out_c = max(1, int(rows / f)), max(1, int(cols / f))
+    try:
+        with rasterio.open(info.path) as ds:
+            arr = ds.read(band, out_shape=(out_r, out_c)).astype(np.float64)
+    except RasterioIOError as exc:
+        raise LayerError(f"{key}: cannot read raster {info.path}: {exc}") from None
+    fill = nodata if nodata is not None else info.nodata
+    if fill is not None and not np.isnan(fill):
+        if abs(fill) >= 1e30:
+            arr[(np.sign(arr) == np.sign(fill)) & (np.abs(arr) >= abs(fill) * 0.99)] = np.nan
+        else:
+            arr[np.isclose(arr, fill, rtol=1e-6, atol=0)] = np.nan
+    s, o = info.scales[band - 1], info.offsets[band - 1]
+    arr = arr * s + o
+    t = info.grid.transform
+    g = Grid(info.grid.crs, Affine(t.a * cols / out_c, 0, t.c, 0, t.e * rows / out_r, t.f),
+             (out_r, out_c))
+    return arr, g

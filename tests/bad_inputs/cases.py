@@ -1,0 +1,283 @@
+"""The bad-input catalogue: every mistake a user can make, and what gies must answer.
+
+Each case builds a broken pipeline (from the small Senegal sample, with absolute paths) in a
+temporary folder. ``kind`` is ``error`` (exit code 2, one message per problem naming the
+file/key, no traceback, no new output, the previous output intact) or ``warning`` (the run
+succeeds and the warning is printed and recorded in the manifest). ``docs/bad_inputs.md``
+lists the same cases; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+SEN = REPO / "data" / "sample" / "senegal"
+BASE = (REPO / "pipelines" / "senegal-sorghum.yaml").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str  # "error" | "warning"
+    what: str
+    build: Callable[[Path], str]  # tmp folder -> pipeline YAML text
+    expect: tuple[str, ...]
+    command: str = "validate"  # validate | run
+
+
+def base(tmp: Path) -> str:
+    text = BASE.replace("../", f"{REPO}/")
+    return text.replace(f"dir: {REPO}/outputs", f"dir: {tmp / 'out'}")
+
+
+def sub(old: str, new: str, *more: tuple[str, str]) -> Callable[[Path], str]:
+    def build(tmp: Path) -> str:
+        text = base(tmp)
+        for a, b in ((old, new),) + more:
+            assert a in text, a
+            text = text.replace(a, b, 1)
+        return text
+    return build
+
+
+def with_file(make: Callable[[Path], Path], old: str) -> Callable[[Path], str]:
+    """Replace the path ``old`` (a file name in the Senegal sample) by a file made in tmp."""
+    def build(tmp: Path) -> str:
+        made = make(tmp)
+        return base(tmp).replace(str(SEN / old), str(made))
+    return build
+
+
+def _copy(tmp: Path, name: str) -> Path:
+    dst = tmp / name
+    shutil.copy(SEN / name, dst)
+    return dst
+
+
+def truncated(tmp: Path) -> Path:
+    p = _copy(tmp, "pr.tif")
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 3])
+    return p
+
+
+def not_a_raster(tmp: Path) -> Path:
+    p = tmp / "pr.tif"
+    p.write_text("this is not a GeoTIFF\n")
+    return p
+
+
+def _rewrite(tmp: Path, name: str, fn, **profile) -> Path:
+    import rasterio
+
+    with rasterio.open(SEN / name) as src:
+        prof = src.profile
+        data = src.read()
+    prof.update(profile)
+    out = tmp / name
+    with rasterio.open(out, "w", **prof) as dst:
+        dst.write(fn(data).astype(prof["dtype"]))
+    return out
+
+
+def no_crs(tmp: Path) -> Path:
+    return _rewrite(tmp, "ph.tif", lambda d: d, crs=None)
+
+
+def elsewhere(tmp: Path) -> Path:
+    from affine import Affine
+
+    return _rewrite(tmp, "ph.tif", lambda d: d, transform=Affine(1 / 60, 0, 100, 0, -1 / 60, 50))
+
+
+def all_nodata(tmp: Path) -> Path:
+    return _rewrite(tmp, "ph.tif", lambda d: np.full_like(d, np.nan))
+
+
+def ph_times_ten(tmp: Path) -> Path:
+    return _rewrite(tmp, "ph.tif", lambda d: d * 10)
+
+
+def zones_file(tmp: Path, fn) -> Path:
+    import geopandas as gpd
+
+    z = gpd.read_file(SEN / "ne10m_admin1_SEN.geojson")
+    z = fn(z)
+    out = tmp / "zones.gpkg"
+    z.to_file(out, driver="GPKG")
+    return out
+
+
+def empty_zones(tmp):
+    return zones_file(tmp, lambda z: z.iloc[0:0])
+
+
+def dup_ids(tmp):
+    return zones_file(tmp, lambda z: z.assign(iso_3166_2="SN-XX"))
+
+
+def invalid_geoms(tmp):
+    from shapely.geometry import Polygon
+
+    def fn(z):
+        z = z.copy()
+        z.loc[z.index[5], "geometry"] = Polygon([(-16.9, 14.1), (-16.2, 14.9), (-16.2, 14.1), (-16.9, 14.9)])
+        return z
+    return zones_file(tmp, fn)
+
+
+def profile_with(tmp: Path, old: str, new: str) -> Path:
+    text = (REPO / "config/products/sorghum.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    p = tmp / "sorghum.yaml"
+    p.write_text(text.replace(old, new), encoding="utf-8")
+    return p
+
+
+def with_profile(old: str, new: str) -> Callable[[Path], str]:
+    def build(tmp: Path) -> str:
+        p = profile_with(tmp, old, new)
+        return base(tmp).replace(f"{REPO}/config/products/sorghum.yaml", str(p))
+    return build
+
+
+def cocoa_table_profile(tmp: Path) -> str:
+    # the LUMENS cacao table's corrupted cell, as a user would paste it into a profile
+    fao = ('limit_sets:\n  fao:\n    method: class_limits\n    source: ecocrop\n    limits:\n'
+           '      rainfall: {S1: ["500-1000"], S2: ["21-40"], S3: ["20-Oct"]}\n')
+    return with_profile("limit_sets:\n", fao)(tmp)
+
+
+LAYER_PR = "../data/sample/senegal/pr.tif"
+
+CASES: list[Case] = [
+    # -- the pipeline file itself -----------------------------------------------------------
+    Case("missing-pipeline", "error", "pipeline file does not exist", None, ("file not found",)),
+    Case("pipeline-is-folder", "error", "a folder given instead of a file", None, ("is a folder",)),
+    Case("empty-file", "error", "empty pipeline file", lambda t: "", ("the file is empty",)),
+    Case("yaml-syntax", "error", "YAML syntax error, reported with its line",
+         sub("combine: {rule: minimum}", "combine: {rule: minimum"), ("YAML syntax error", ":")),
+    Case("top-level-list", "error", "a list instead of a mapping", lambda t: "- a\n- b\n",
+         ("expected a mapping",)),
+    Case("unknown-key", "error", "unknown top-level key, with a suggestion",
+         sub("combine:", "combin:"), ("combin", "did you mean 'combine'")),
+    Case("unknown-nested-key", "error", "misspelt key inside a layer",
+         sub("    units: mm\n", "    unit: mm\n"), ("layers.rainfall.unit", "did you mean 'units'")),
+    Case("missing-required", "error", "required key missing",
+         sub("name: senegal-sorghum\n", ""), ("name", "required key is missing")),
+    Case("wrong-type", "error", "wrong value type",
+         sub("combine: {rule: minimum}", "combine: {rule: minimum}\nprocessing: {chunk: big}"),
+         ("processing.chunk", "integer")),
+    Case("format-version", "error", "unsupported format_version",
+         sub("format_version: 1", "format_version: 2"), ("format_version",)),
+    Case("bad-name", "error", "output name with a slash", sub("name: senegal-sorghum", "name: a/b"),
+         ("name",)),
+    Case("duplicate-key", "error", "the same key twice",
+         sub("combine: {rule: minimum}", "combine: {rule: minimum}\ncombine: {rule: minimum}"),
+         ("duplicate key 'combine'",)),
+    Case("alias-bomb", "error", "YAML alias bomb (billion laughs)",
+         lambda t: 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+             f'{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n'
+             for p, c in zip("abcdefgh", "bcdefghi")), ("alias bomb",)),
+    Case("python-tag", "error", "a YAML tag that would construct Python objects",
+         sub("combine: {rule: minimum}", "combine: !!python/object/apply:os.system ['echo hi']"),
+         ("YAML",)),
+    Case("unknown-unit", "error", "unknown unit", sub("    units: mm\n", "    units: furlongs\n"),
+         ("furlongs", "unknown unit")),
+    Case("incompatible-units", "error", "layer units that cannot convert to the factor's",
+         sub("    units: mm\n", "    units: degC\n"), ("cannot convert 'degC'",)),
+    Case("grid-like-unknown", "error", "grid snapped to a layer that does not exist",
+         sub("grid: {like: temperature}", "grid: {like: temp}"), ("grid.like", "did you mean 'temperature'")),
+    Case("grid-both-forms", "error", "grid with both forms",
+         sub("grid: {like: temperature}", "grid: {like: temperature, crs: 'EPSG:4326', resolution: 1}"),
+         ("grid", "not both")),
+    Case("grid-negative-resolution", "error", "negative resolution",
+         sub("grid: {like: temperature}", "grid: {crs: 'EPSG:4326', resolution: -1}"), ("grid.resolution",)),
+    Case("aoi-inverted-bounds", "error", "AOI bounds in the wrong order",
+         sub("bounds: [-17, 14, -16, 15]", "bounds: [-16, 15, -17, 14]"), ("aoi", "xmin < xmax")),
+    Case("factor-unknown-layer", "error", "a factor fed by a layer that does not exist",
+         sub("  rainfall: {layer: rainfall}", "  rainfall: {layer: rain}"), ("factors.rainfall.layer", "no layer 'rain'")),
+    Case("factor-not-in-product", "error", "a factor the product does not have",
+         sub("  ph: {layer: ph}", "  ph: {layer: ph}\n  slope: {layer: ph}"), ("factors.slope", "no factor 'slope'")),
+    Case("unknown-limit-set", "error", "a limit set the profile does not have",
+         sub("limit_set: ecocrop", "limit_set: ecocorp"), ("product.limit_set", "did you mean 'ecocrop'")),
+    Case("profile-missing", "error", "product profile file not found",
+         sub("config/products/sorghum.yaml", "config/products/sorgum.yaml"), ("product.profile", "file not found")),
+    Case("max-limitation-trapezoid", "error", "maximum limitation with a trapezoid limit set",
+         sub("combine: {rule: minimum}", "combine: {rule: maximum_limitation}"), ("combine.rule", "class_limits")),
+    Case("override-unknown-factor", "error", "an override for a factor the product lacks",
+         sub("  limit_set: ecocrop", "  limit_set: ecocrop\n  overrides: {slope: [0, 0, 8, 30]}"),
+         ("product.overrides.slope",)),
+    Case("override-bad-trapezoid", "error", "an override that is not a valid trapezoid",
+         sub("  limit_set: ecocrop", "  limit_set: ecocrop\n  overrides: {ph: [7, 6, 5, 4]}"),
+         ("product.overrides.ph", "non-decreasing")),
+    Case("class-scores-out-of-band", "error", "step scores that disagree with the class scheme",
+         sub("combine: {rule: minimum}", "combine: {rule: minimum}\nscoring: {class_scores: {S2: 0.9}}"),
+         ("scoring.class_scores.S2", "score band")),
+    Case("mixed-units-unknown-indicator", "error", "mixed units driven by a layer that does not exist",
+         sub("    plausible: [3, 10]", "    plausible: [3, 10]\n    mixed_units: {indicator: soil, readings: [{indicator_range: [3, 10], units: pH}]}"),
+         ("layers.ph.mixed_units.indicator", "no layer 'soil'")),
+    Case("derive-bad-month", "error", "a month number out of range",
+         sub("months: [6, 7, 8, 9, 10]}", "months: [6, 7, 13]}"), ("layers.temperature.derive", "months")),
+    # -- the product profile ----------------------------------------------------------------
+    Case("profile-corrupted-cell", "error", "a spreadsheet-corrupted cell such as 20-Oct",
+         cocoa_table_profile, ("20-Oct", "spreadsheet date")),
+    Case("profile-non-monotone-trapezoid", "error", "trapezoid limits out of order",
+         with_profile("ph: [5.0, 6.0, 7.0, 8.5]", "ph: [5.0, 7.0, 6.0, 8.5]"), ("ph", "non-decreasing")),
+    Case("profile-wrong-type", "error", "a trapezoid limit that is text",
+         with_profile("ph: [5.0, 6.0, 7.0, 8.5]", "ph: [5.0, six, 7.0, 8.5]"), ("ph", "4 non-decreasing numbers")),
+    Case("profile-unknown-method", "error", "an unknown scoring method",
+         with_profile("method: trapezoid", "method: trapezium"), ("method",)),
+    Case("profile-unknown-unit", "error", "an unknown unit in a profile",
+         with_profile("units: mm", "units: inches of rain"), ("units", "unknown unit")),
+    Case("profile-overlapping-classes", "error", "class ranges that overlap",
+         with_profile('rainfall: [300, 500, 1000, 3000]', 'rainfall: {S1: ["500-1000"], S2: ["300-600"]}'),
+         ("overlap",)),
+    # -- data files -------------------------------------------------------------------------
+    Case("missing-layer-file", "error", "a layer file that does not exist",
+         sub("senegal/pr.tif", "senegal/prr.tif"), ("layers.rainfall", "file not found")),
+    Case("truncated-geotiff", "error", "a GeoTIFF cut short by a broken download",
+         with_file(truncated, "pr.tif"), ("layers.rainfall",), command="run"),
+    Case("not-a-raster", "error", "a text file named .tif", with_file(not_a_raster, "pr.tif"),
+         ("layers.rainfall", "cannot read")),
+    Case("raster-without-crs", "error", "a raster without a coordinate reference system",
+         with_file(no_crs, "ph.tif"), ("layers.ph", "no coordinate reference system")),
+    Case("zero-overlap", "error", "a layer that does not overlap the AOI",
+         with_file(elsewhere, "ph.tif"), ("layers.ph", "does not overlap the AOI")),
+    Case("all-nodata", "error", "a layer with no valid value in the AOI",
+         with_file(all_nodata, "ph.tif"), ("layers.ph", "no valid cell")),
+    Case("all-nodata-run", "error", "the same, found while running",
+         with_file(all_nodata, "ph.tif"), ("layers.ph", "no valid cell"), command="run"),
+    Case("band-out-of-range", "error", "a band the file does not have",
+         sub("    units: pH\n", "    units: pH\n    band: 3\n"), ("layers.ph", "band")),
+    Case("derive-single-band", "error", "a monthly derivation on a single-band file",
+         sub("senegal/ta.tif", "senegal/ph.tif"), ("layers.temperature", "12-band")),
+    Case("implausible-values", "warning", "pH stored ×10: every cell outside the plausible range",
+         with_file(ph_times_ten, "ph.tif"), ("layers.ph",), command="run"),
+    # -- zones ------------------------------------------------------------------------------
+    Case("zones-missing-file", "error", "zones file not found",
+         sub("ne10m_admin1_SEN.geojson", "nope.geojson"), ("zones.regions", "file not found")),
+    Case("zones-empty", "error", "a zones layer without features",
+         with_file(empty_zones, "ne10m_admin1_SEN.geojson"), ("zones.regions", "no features")),
+    Case("zones-no-id-field", "error", "zones without the id field",
+         sub("id_field: iso_3166_2", "id_field: iso"), ("zones.regions.id_field", "'iso'")),
+    Case("zones-duplicate-ids", "error", "duplicate zone ids",
+         with_file(dup_ids, "ne10m_admin1_SEN.geojson"), ("zones.regions.id_field", "not unique")),
+    Case("zones-invalid-geometry", "warning", "a self-crossing polygon, repaired",
+         with_file(invalid_geoms, "ne10m_admin1_SEN.geojson"), ("invalid geometr",), command="run"),
+    Case("zones-outside", "warning", "zones that fall outside the AOI (kept, flagged empty)",
+         lambda t: base(t), ("have no pixel inside the AOI",), command="run"),
+    # -- outputs ----------------------------------------------------------------------------
+    Case("output-parent-is-file", "error", "output folder whose parent is a file",
+         None, ("outputs.dir",), command="run"),
+    Case("disk-full", "error", "disk full while writing (injected ENOSPC)", None,
+         ("No space left",), command="run"),
+    Case("permission-denied", "error", "output not writable (injected EACCES)", None,
+         ("Permission denied",), command="run"),
+]
