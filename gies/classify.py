@@ -89,3 +89,84 @@ def classify_score(score: xr.DataArray, *, scheme: ClassScheme) -> xr.DataArray:
     out.name = "classes"
     out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name}
     return out
+
+
+# =========================================================================================
+# GAEZ suitability index and classes (issue 4). The ``fao`` scheme and codes 1..4 above are
+# unchanged; GAEZ classes are a separate scheme with their own codes and labels.
+# =========================================================================================
+
+__all__ += ["gaez_si", "GaezScheme", "GAEZ_SCHEME", "classify_gaez", "GAEZ_NAMES"]
+
+GAEZ_NAMES = {1: "VS", 2: "S", 3: "MS", 4: "mS", 5: "VmS", 6: "NS", NODATA: "no data",
+              OUTSIDE: "outside AOI"}
+GAEZ_LABELS = {1: "VS very suitable", 2: "S suitable", 3: "MS moderately suitable",
+               4: "mS marginally suitable", 5: "VmS very marginally suitable",
+               6: "NS not suitable"}
+
+
+def gaez_si(shares):
+    """GAEZ suitability index of a zone from its shares in the suitability classes.
+
+    ``SI = 0.9 VS + 0.7 S + 0.5 MS + 0.3 mS`` (IIASA GAEZ 2002) with the shares given as
+    fractions of the zone (0-1) of land very suitable (VS, >= 80 % of the maximum
+    attainable yield / score >= 0.8), suitable (S, 60-80 %), moderately (MS, 40-60 %) and
+    marginally suitable (mS, 20-40 %); the result is on GAEZ's 0-100 scale
+    (``100 *`` the weighted sum; a zone entirely VS has SI 90). Works on numbers, NumPy
+    arrays, pandas columns or xarray layers alike. ``shares`` is a mapping with keys
+    ``VS``, ``S``, ``MS``, ``mS`` (VmS and NS do not count). Reference: Fischer, van
+    Velthuizen, Shah & Nachtergaele (2002) Global Agro-ecological Assessment for
+    Agriculture in the 21st Century, IIASA/FAO.
+
+    >>> round(gaez_si({"VS": 0.5, "S": 0.2, "MS": 0.1, "mS": 0.1}), 6)
+    67.0
+    """
+    keys = ("VS", "S", "MS", "mS")
+    missing = [k for k in keys if k not in shares]
+    if missing:
+        raise ValueError(f"gaez_si needs shares for {keys}; missing {missing}")
+    return 100.0 * (0.9 * shares["VS"] + 0.7 * shares["S"] + 0.5 * shares["MS"]
+                    + 0.3 * shares["mS"])
+
+
+@dataclass(frozen=True)
+class GaezScheme:
+    """Lower score bounds (inclusive) of VS, S, MS, mS; VmS is (0, mS); NS is 0."""
+
+    name: str
+    vs: float
+    s: float
+    ms: float
+    m_s: float
+    reference: str
+
+    def __post_init__(self) -> None:
+        if not (1.0 >= self.vs > self.s > self.ms > self.m_s > 0.0):
+            raise ValueError(f"GAEZ scheme {self.name!r}: need 1 >= VS > S > MS > mS > 0")
+
+
+GAEZ_SCHEME = GaezScheme(
+    "gaez", 0.8, 0.6, 0.4, 0.2,
+    "IIASA GAEZ (2002) yield classes as a share of the maximum attainable yield: VS >= 80 %, "
+    "S 60-80 %, MS 40-60 %, mS 20-40 %, read here as score bounds 0.8/0.6/0.4/0.2. "
+    "Project choice (not in the source text read): VmS = score in (0, 0.2), NS = score 0.",
+)
+
+
+def classify_gaez(score: xr.DataArray, *, scheme: GaezScheme = GAEZ_SCHEME) -> xr.DataArray:
+    """uint8 GAEZ class codes of a score layer: 1 VS, 2 S, 3 MS, 4 mS, 5 VmS, 6 NS,
+    ``NODATA`` (254) where NaN (see :data:`GAEZ_NAMES`).
+
+    >>> from gies.testing import make_layer
+    >>> classify_gaez(make_layer([[1.0, 0.8, 0.6, 0.4, 0.2, 0.1, 0.0, float("nan")]])
+    ...               ).values.tolist()
+    [[1, 1, 2, 3, 4, 5, 6, 254]]
+    """
+    s = score
+    out = xr.where(s >= scheme.vs, 1, xr.where(s >= scheme.s, 2, xr.where(
+        s >= scheme.ms, 3, xr.where(s >= scheme.m_s, 4, xr.where(s > 0, 5, 6)))))
+    out = xr.where(s.isnull(), NODATA, out).astype(np.uint8)
+    out.name = "gaez_classes"
+    out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name,
+                 "classes": {str(k): v for k, v in GAEZ_NAMES.items()}}
+    return out

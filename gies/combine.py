@@ -5,6 +5,7 @@ Pure, lazy functions registered under the names a pipeline's ``combine.rule`` us
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -98,3 +99,383 @@ def maximum_limitation(classes: Mapping[str, xr.DataArray]) -> tuple[xr.DataArra
 
 
 RULES: dict[str, Callable] = {"minimum": minimum, "maximum_limitation": maximum_limitation}
+
+
+# =========================================================================================
+# Method library (issue 4): more combination rules. Each takes ``{factor: score layer}``
+# (scores in [0, 1], on one grid) and returns ``(score, limiting)`` like :func:`minimum`:
+# a float32 score in [0, 1] (NaN where any factor is NaN: an unknown factor could change
+# the result) and a uint8 layer naming the lowest-scoring factor (1-based, first on ties;
+# 0 = ``NO_LIMITATION`` where that score is 1 or the result is NaN). For the compensatory
+# and "OR"-like rules (means, fuzzy OR/sum/gamma, OWA) the lowest-scoring factor is not the
+# sole cause of the result; it is reported as the factor that pulls the result down most.
+# Weights are always explicit (never derived from the data) and normalised to sum 1.
+# =========================================================================================
+
+
+__all__ += [
+    "weighted_mean",
+    "weighted_geometric_mean",
+    "product",
+    "fuzzy_or",
+    "fuzzy_and",
+    "fuzzy_sum",
+    "fuzzy_product",
+    "fuzzy_gamma",
+    "owa",
+    "grouped",
+    "normalise_weights",
+    "fao_subclasses",
+    "subclass_code_table",
+    "count_limiting",
+    "SUBCLASS_LETTERS",
+    "CLASS_SUMMARIES",
+]
+
+
+def normalise_weights(
+    weights: Mapping[str, float], names: list[str] | None = None
+) -> dict[str, float]:
+    """Weights divided by their sum; ``ValueError`` if any is negative or not finite, if
+    they sum to 0, or if their keys are not exactly ``names``.
+
+    >>> normalise_weights({"t": 2, "r": 1, "ph": 1})
+    {'t': 0.5, 'r': 0.25, 'ph': 0.25}
+    """
+    if names is not None and set(weights) != set(names):
+        missing = sorted(set(names) - set(weights))
+        extra = sorted(set(weights) - set(names))
+        raise ValueError(f"weights must name every factor exactly once: missing {missing}, "
+                         f"unknown {extra}")
+    w = {}
+    for k, v in weights.items():
+        v = float(v)
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"weight of {k!r} is {v}; weights must be finite and >= 0")
+        w[k] = v
+    total = sum(w.values())
+    if not total > 0:
+        raise ValueError("weights sum to 0: they cannot be normalised")
+    return {k: v / total for k, v in w.items()}
+
+
+def _lowest(stack: xr.DataArray, score: xr.DataArray) -> xr.DataArray:
+    low = stack.min("factor", skipna=False)
+    idx = stack.fillna(np.inf).argmin("factor").astype(np.uint8) + 1
+    return xr.where((low < 1) & score.notnull(), idx, NO_LIMITATION).astype(np.uint8)
+
+
+def _result(scores: Mapping[str, xr.DataArray], stack, score, rule: str, extra=None):
+    first = next(iter(scores.values()))
+    score = xr.where(stack.isnull().any("factor"), np.nan, score)
+    score = score.clip(0.0, 1.0).astype(np.float32).transpose(*first.dims)
+    limiting = _lowest(stack, score).transpose(*first.dims)
+    codes = {str(i + 1): n for i, n in enumerate(scores)}
+    return (
+        _finish(first, score.data, "suitability", "1", {"rule": rule, **(extra or {})}),
+        _finish(first, limiting.data, "limiting_factor", "class", {"factors": codes}),
+    )
+
+
+def _weights_da(scores, weights) -> xr.DataArray:
+    w = normalise_weights(weights, list(scores))
+    return xr.DataArray([w[n] for n in scores], dims="factor")
+
+
+def weighted_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapping[str, float]):
+    """Weighted linear combination (WLC): ``score = sum_i w_i s_i`` with ``w`` normalised
+    to sum 1 (:func:`normalise_weights`). Equal weights give the plain mean.
+    Reference: Malczewski (1999) GIS and Multicriteria Decision Analysis; Eastman (1995)
+    IDRISI MCE; lsapy ``weighted_mean``.
+
+    >>> from gies.testing import make_layer
+    >>> s, lim = weighted_mean({"t": make_layer([[1.0, 0.5]]), "r": make_layer([[0.5, 0.0]])},
+    ...                        weights={"t": 3, "r": 1})
+    >>> s.values.tolist(), lim.values.tolist()
+    ([[0.875, 0.375]], [[2, 2]])
+    """
+    stack = _stack(scores)
+    score = (stack * _weights_da(scores, weights)).sum("factor", skipna=False)
+    return _result(scores, stack, score, "weighted_mean",
+                   {"weights": normalise_weights(weights, list(scores))})
+
+
+def weighted_geometric_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapping[str, float]):
+    """Weighted geometric mean: ``score = prod_i s_i ** w_i`` (``w`` normalised); any
+    factor at 0 with a positive weight gives 0. Reference: lsapy ``weighted_geomean``;
+    Malczewski (1999).
+
+    >>> from gies.testing import make_layer
+    >>> s, _ = weighted_geometric_mean({"a": make_layer([[0.25, 0.0]]),
+    ...                                 "b": make_layer([[1.0, 1.0]])}, weights={"a": 1, "b": 1})
+    >>> s.values.tolist()
+    [[0.5, 0.0]]
+    """
+    stack = _stack(scores)
+    w = _weights_da(scores, weights)
+    score = (stack ** w).prod("factor", skipna=False)
+    return _result(scores, stack, score, "weighted_geometric_mean",
+                   {"weights": normalise_weights(weights, list(scores))})
+
+
+def product(scores: Mapping[str, xr.DataArray]):
+    """Product ``prod_i s_i`` (GAEZ multiplicative reduction factors; ArcGIS Fuzzy Product).
+
+    >>> from gies.testing import make_layer
+    >>> s, _ = product({"a": make_layer([[0.5]]), "b": make_layer([[0.5]])})
+    >>> s.values.tolist()
+    [[0.25]]
+    """
+    stack = _stack(scores)
+    return _result(scores, stack, stack.prod("factor", skipna=False), "product")
+
+
+def fuzzy_product(scores: Mapping[str, xr.DataArray]):
+    """ArcGIS Fuzzy Overlay *Product*: ``prod_i s_i`` (same as :func:`product`).
+
+    >>> from gies.testing import make_layer
+    >>> s, _ = fuzzy_product({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})
+    >>> round(float(s[0, 0]), 3)
+    0.2
+    """
+    stack = _stack(scores)
+    return _result(scores, stack, stack.prod("factor", skipna=False), "fuzzy_product")
+
+
+def fuzzy_or(scores: Mapping[str, xr.DataArray]):
+    """ArcGIS Fuzzy Overlay *Or*: ``max_i s_i``.
+
+    >>> from gies.testing import make_layer
+    >>> fuzzy_or({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})[0].values.tolist()
+    [[0.5]]
+    """
+    stack = _stack(scores)
+    return _result(scores, stack, stack.max("factor", skipna=False), "fuzzy_or")
+
+
+def fuzzy_and(scores: Mapping[str, xr.DataArray]):
+    """ArcGIS Fuzzy Overlay *And*: ``min_i s_i`` (the values of :func:`minimum`).
+
+    >>> from gies.testing import make_layer
+    >>> fuzzy_and({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})[1].values.tolist()
+    [[2]]
+    """
+    stack = _stack(scores)
+    return _result(scores, stack, stack.min("factor", skipna=False), "fuzzy_and")
+
+
+def fuzzy_sum(scores: Mapping[str, xr.DataArray]):
+    """ArcGIS Fuzzy Overlay *Sum* (algebraic sum): ``1 - prod_i (1 - s_i)``.
+
+    >>> from gies.testing import make_layer
+    >>> fuzzy_sum({"a": make_layer([[0.5]]), "b": make_layer([[0.5]])})[0].values.tolist()
+    [[0.75]]
+    """
+    stack = _stack(scores)
+    return _result(scores, stack, 1.0 - (1.0 - stack).prod("factor", skipna=False), "fuzzy_sum")
+
+
+def fuzzy_gamma(scores: Mapping[str, xr.DataArray], *, gamma: float = 0.9):
+    """ArcGIS Fuzzy Overlay *Gamma*: ``(fuzzy sum)^gamma * (fuzzy product)^(1 - gamma)``,
+    ``0 <= gamma <= 1`` (ArcGIS default 0.9; gamma 1 = sum, 0 = product).
+    Reference: An, Moon & Rencz (1991); ArcGIS Pro Fuzzy Overlay.
+
+    >>> from gies.testing import make_layer
+    >>> s, _ = fuzzy_gamma({"a": make_layer([[0.5]]), "b": make_layer([[0.5]])}, gamma=0.5)
+    >>> round(float(s.values[0, 0]), 4)  # sqrt(0.75 * 0.25)
+    0.433
+    """
+    gamma = float(gamma)
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"fuzzy_gamma: gamma must be in [0, 1], got {gamma}")
+    stack = _stack(scores)
+    fsum = 1.0 - (1.0 - stack).prod("factor", skipna=False)
+    fprod = stack.prod("factor", skipna=False)
+    return _result(scores, stack, fsum**gamma * fprod ** (1.0 - gamma), "fuzzy_gamma",
+                   {"gamma": gamma})
+
+
+def _sorted_desc(block: np.ndarray) -> np.ndarray:
+    return -np.sort(-block, axis=-1)
+
+
+def owa(scores: Mapping[str, xr.DataArray], *, order_weights: list[float]):
+    """Ordered weighted average (Yager 1988; TerrSet MCE OWA, Jiang & Eastman 2000):
+    sort each cell's factor scores from highest to lowest, ``s_(1) >= ... >= s_(n)``, then
+    ``score = sum_j v_j s_(j)`` with order weights ``v`` (normalised to sum 1).
+    ``(1, 0, ..., 0)`` is the maximum (OR), ``(0, ..., 0, 1)`` the minimum (AND), equal
+    order weights the plain mean. Factor weights are not applied (combine
+    :func:`weighted_mean` groups first with :func:`grouped` if needed).
+
+    >>> from gies.testing import make_layer
+    >>> sc = {"a": make_layer([[0.2]]), "b": make_layer([[0.6]]), "c": make_layer([[1.0]])}
+    >>> [float(owa(sc, order_weights=v)[0].values[0, 0]) for v in ([1, 0, 0], [0, 0, 1])]
+    [1.0, 0.20000000298023224]
+    """
+    names = list(scores)
+    v = normalise_weights({str(i): w for i, w in enumerate(order_weights)})
+    if len(v) != len(names):
+        raise ValueError(f"owa: {len(v)} order weights for {len(names)} factors")
+    stack = _stack(scores)
+    ordered = xr.apply_ufunc(
+        _sorted_desc, stack, input_core_dims=[["factor"]], output_core_dims=[["factor"]],
+        dask="parallelized", output_dtypes=[stack.dtype],
+        dask_gufunc_kwargs={"allow_rechunk": True},
+    )
+    vw = xr.DataArray([v[str(i)] for i in range(len(names))], dims="factor")
+    score = (ordered * vw).sum("factor", skipna=False)
+    ow = [v[str(i)] for i in range(len(names))]
+    return _result(scores, stack, score, "owa", {"order_weights": ow})
+
+
+def grouped(
+    scores: Mapping[str, xr.DataArray],
+    *,
+    groups: Mapping[str, str],
+    within: str = "minimum",
+    across: str = "weighted_mean",
+    weights: Mapping[str, float] | None = None,
+    within_params: Mapping | None = None,
+    across_params: Mapping | None = None,
+):
+    """Two-level combination: factors are combined within each group by rule ``within``
+    (e.g. the limiting factor inside "climate", "soil", "terrain"), then the group scores
+    across groups by rule ``across`` (e.g. a weighted mean with group ``weights``).
+
+    ``groups`` maps every factor to a group name; ``weights`` (group -> weight) is passed to
+    ``across`` when given. Returns ``(score, limiting)`` where ``limiting`` names the
+    lowest-scoring *group* (codes in ``attrs["factors"]``).
+
+    >>> from gies.testing import make_layer
+    >>> sc = {"t": make_layer([[1.0]]), "r": make_layer([[0.5]]), "ph": make_layer([[0.9]])}
+    >>> s, lim = grouped(sc, groups={"t": "climate", "r": "climate", "ph": "soil"},
+    ...                  weights={"climate": 1, "soil": 1})
+    >>> round(float(s.values[0, 0]), 3), lim.attrs["factors"][str(int(lim.values[0, 0]))]
+    (0.7, 'climate')
+    """
+    missing = [f for f in scores if f not in groups]
+    if missing:
+        raise ValueError(f"grouped: factors without a group: {missing}")
+    if within not in RULES or across not in RULES or within == "grouped" or across == "grouped":
+        raise ValueError(f"grouped: unknown rule {within!r} or {across!r} ({', '.join(RULES)})")
+    members: dict[str, dict[str, xr.DataArray]] = {}
+    for f, layer in scores.items():
+        members.setdefault(groups[f], {})[f] = layer
+    group_scores = {}
+    for g, layers in members.items():
+        s, _ = RULES[within](layers, **dict(within_params or {}))
+        group_scores[g] = s.rename(g)
+    params = dict(across_params or {})
+    if weights is not None:
+        params["weights"] = weights
+    return RULES[across](group_scores, **params)
+
+
+# -- FAO subclasses --------------------------------------------------------------------
+SUBCLASS_LETTERS = "cnstw"
+"""FAO subclass letters and their bit (1 << position): c climate 1, n nutrients 2,
+s soil 4, t topography 8, w wetness/water 16."""
+
+
+def subclass_code_table() -> dict[int, str]:
+    """All subclass codes and labels: ``{0: 'no data', 1: 'S1', 65: 'S2c', ...}``.
+
+    Encoding (uint8): ``0`` no data; ``1`` S1 (FAO gives S1 no subclass); otherwise
+    ``code = 32 * class + mask`` with class 2 = S2, 3 = S3, 4 = N and ``mask`` the sum of the
+    bits of the limiting groups' letters (c 1, n 2, s 4, t 8, w 16), so ``class = code // 32``
+    and ``mask = code % 32``; codes 65..159, letters written in the order c n s t w (S3 with
+    nutrients and topography: 32*3 + 2 + 8 = 106 = ``S3nt``). The table depends on nothing
+    but this encoding.
+
+    >>> t = subclass_code_table()
+    >>> t[1], t[65], t[106], t[159], len(t)
+    ('S1', 'S2c', 'S3nt', 'Ncnstw', 95)
+    """
+    table = {0: "no data", 1: "S1"}
+    for cls, name in ((2, "S2"), (3, "S3"), (4, "N")):
+        for mask in range(1, 32):
+            letters = "".join(ch for i, ch in enumerate(SUBCLASS_LETTERS) if mask & (1 << i))
+            table[32 * cls + mask] = name + letters
+    return table
+
+
+def fao_subclasses(
+    classes: Mapping[str, xr.DataArray], *, groups: Mapping[str, str]
+) -> tuple[xr.DataArray, dict[int, str]]:
+    """FAO suitability subclass per cell (FAO 1976 ch. 3: subclass letters name the kinds of
+    limitation that set the class).
+
+    ``classes``: factor -> class layer (1 S1 ... 4 N, 0 no data); ``groups``: factor ->
+    letter among ``c n s t w``. The overall class is the worst factor class (maximum
+    limitation; 0 where any factor is 0); the subclass letters are the groups of *every*
+    factor at that worst class. Returns ``(codes uint8, code table)``; see
+    :func:`subclass_code_table` for the encoding.
+
+    >>> from gies.testing import make_layer
+    >>> import numpy as np
+    >>> u8 = lambda v: make_layer(np.array([v], dtype="uint8"))
+    >>> codes, table = fao_subclasses({"t": u8([1, 2, 3, 3]), "ph": u8([1, 1, 3, 0]),
+    ...                                "slope": u8([1, 2, 2, 1])},
+    ...                               groups={"t": "c", "ph": "n", "slope": "t"})
+    >>> [table[int(c)] for c in codes.values[0]]
+    ['S1', 'S2ct', 'S3cn', 'no data']
+    """
+    bad = {f: g for f, g in groups.items() if g not in SUBCLASS_LETTERS or len(g) != 1}
+    missing = [f for f in classes if f not in groups]
+    if bad or missing:
+        raise ValueError(f"fao_subclasses: every factor needs one letter of "
+                         f"{SUBCLASS_LETTERS!r}; missing {missing}, invalid {bad}")
+    stack = _stack(classes).astype(np.int16)
+    worst = stack.max("factor")
+    any_missing = (stack == 0).any("factor")
+    bits = xr.DataArray([1 << SUBCLASS_LETTERS.index(groups[f]) for f in classes], dims="factor")
+    at_worst = (stack == worst)
+    # OR of the bits of the factors at the worst class (sum of distinct bits via max per bit)
+    mask = xr.zeros_like(worst)
+    for b in (1, 2, 4, 8, 16):
+        mask = mask + b * (at_worst & (bits == b)).any("factor")
+    code = xr.where(worst <= 1, 1, 32 * worst + mask)
+    code = xr.where(any_missing, 0, code).astype(np.uint8)
+    first = next(iter(classes.values()))
+    table = subclass_code_table()
+    out = _finish(first, code.transpose(*first.dims).data, "subclasses", "class",
+                  {"codes": {str(k): v for k, v in table.items()}, "groups": dict(groups)})
+    return out, table
+
+
+def count_limiting(classes: Mapping[str, xr.DataArray]) -> xr.DataArray:
+    """Number of factors at the worst (overall) class, per cell (uint8); 0 where the
+    overall class is S1 (nothing limits) or any factor has no data (class 0).
+
+    >>> from gies.testing import make_layer
+    >>> import numpy as np
+    >>> u8 = lambda v: make_layer(np.array([v], dtype="uint8"))
+    >>> count_limiting({"a": u8([1, 3, 2, 0]), "b": u8([1, 3, 3, 2])}).values.tolist()
+    [[0, 2, 1, 0]]
+    """
+    stack = _stack(classes)
+    worst = stack.max("factor")
+    n = (stack == worst).sum("factor")
+    n = xr.where((stack == 0).any("factor") | (worst <= 1), 0, n).astype(np.uint8)
+    first = next(iter(classes.values()))
+    return _finish(first, n.transpose(*first.dims).data, "n_limiting", "1", {})
+
+
+RULES.update({
+    "weighted_mean": weighted_mean,
+    "weighted_geometric_mean": weighted_geometric_mean,
+    "product": product,
+    "fuzzy_or": fuzzy_or,
+    "fuzzy_and": fuzzy_and,
+    "fuzzy_sum": fuzzy_sum,
+    "fuzzy_product": fuzzy_product,
+    "fuzzy_gamma": fuzzy_gamma,
+    "owa": owa,
+    "grouped": grouped,
+})
+
+CLASS_SUMMARIES: dict[str, Callable] = {
+    "fao_subclasses": fao_subclasses,
+    "count_limiting": count_limiting,
+}
+"""Summaries of factor *class* layers (not scores), registered by output name."""
