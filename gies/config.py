@@ -85,6 +85,7 @@ class LayerSpec(_Model):
     offset: float | None = None
     description: str | None = None
     source: str | None = None
+    licence: str | None = None
     mixed_units: MixedUnits | None = None
     derive: DeriveSpec | None = None
     plausible: tuple[float, float] | None = Field(
@@ -190,7 +191,10 @@ class OutputSpec(_Model):
     """Where outputs go (relative to the pipeline file)."""
 
     dir: str = "../outputs"
-    map: bool = True
+    language: Literal["en", "fr"] = Field("en", description="language of maps and report")
+    disclaimer: str | None = Field(
+        None, description="boundary disclaimer on maps and report (default: FAO's)"
+    )
     keep_runs: int = Field(3, ge=1, description="complete runs kept under <dir>/.runs/<name>")
 
 

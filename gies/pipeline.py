@@ -37,7 +37,7 @@ from gies.errors import DataQualityWarning, ExportError, GiesWarning, LayerError
 from gies.grid import Grid
 from rasterio.errors import RasterioError
 
-from gies.io.maps import class_map
+from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.read import open_raster, raster_info, read_vector
@@ -533,22 +533,20 @@ def _export(pl, stage, out_root, timer, progress, warn, quality, factors, score,
                 warnings.warn(msg, GiesWarning, stacklevel=2)
         aoi = zone_statistics(pl.aoi.assign(zone_id="AOI", zone_name=cfg.title),
                               id_field="zone_id", name_field="zone_name", **kw)
-    with timer("tables+map", progress):
+    with timer("tables", progress):
         write_tables(stage, results, aoi, pl)
-        if cfg.outputs.map:
-            first = next(iter(cfg.zones))
-            spec = cfg.zones[first]
-            a = aoi.wide.iloc[0]
-            ha = {code: float(a[f"{col}_ha"])
-                  for code, col in {1: "S1", 2: "S2", 3: "S3", 4: "N", 254: "nodata"}.items()}
-            class_map(stage / "classes.tif", pl.zones[first], stage / "map.png",
-                      title=f"{cfg.title}: {p.profile.name} suitability "
-                            f"({p.config.product.limit_set}, {cfg.combine.rule})",
-                      hectares=ha, label_field=spec.name_field or spec.id_field,
-                      credits=_credits(pl))
     timings = dict(timer.times)
     timings["total"] = round(time.perf_counter() - t_all, 3)
     manifest = _manifest(pl, factors, quality, warn, timings, scheme, factor_codes)
+    with timer("maps, styles, report", progress):
+        ctx = context_from_manifest(stage, manifest, language=cfg.outputs.language)
+        if cfg.outputs.disclaimer is not None:
+            ctx["disclaimer"] = cfg.outputs.disclaimer
+        licences = sorted({cfg.layers[n].licence for n in pl.infos if cfg.layers[n].licence})
+        ctx["licences"] = "; ".join(licences)
+        publish(stage, ctx)
+    timings = {**timer.times, "total": round(time.perf_counter() - t_all, 3)}
+    manifest["timings_s"] = timings
     manifest["outputs"] = [
         {"path": f.name, "bytes": f.stat().st_size, "sha256": file_digest(f)}
         for f in sorted(stage.iterdir()) if f.is_file()
@@ -559,16 +557,6 @@ def _export(pl, stage, out_root, timer, progress, warn, quality, factors, score,
     final = out_root / cfg.name
     return RunResult(final, aoi.wide, {k: v.wide for k, v in results.items()}, warn, timings,
                      quality, manifest)
-
-
-def _credits(pl: Plan) -> str:
-    cfg = pl.pipeline.config
-    data = sorted({cfg.layers[n].source for n in pl.infos if cfg.layers[n].source})
-    ls = pl.pipeline.limit_set
-    text = f"Limits: {pl.pipeline.profile.product} / {cfg.product.limit_set} ({ls.source})."
-    if data:
-        text = f"Data: {'; '.join(data)}. " + text
-    return text + " Made with gies."
 
 
 def _manifest(pl, factors, quality, warn, timings, scheme, factor_codes) -> dict:

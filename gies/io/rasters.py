@@ -23,7 +23,7 @@ from rasterio.windows import Window
 from gies.errors import ExportError
 from gies.grid import Grid
 
-__all__ = ["RasterOutput", "write_rasters", "open_output"]
+__all__ = ["RasterOutput", "write_rasters", "open_output", "write_categories", "read_categories"]
 
 
 @dataclass
@@ -78,8 +78,10 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
             ds = rasterio.open(tmp, "w", **_profile(grid, out))
             ds.set_band_description(1, out.description)
             ds.set_band_unit(1, out.units)
-            if out.tags:
-                ds.update_tags(1, **out.tags)
+            # scale/offset are explicit (values are stored as they are meant, no packing) so
+            # that clients reading them (QGIS, GDAL, xarray's CF decoding) need not guess
+            ds.scales, ds.offsets = (1.0,), (0.0,)
+            ds.update_tags(1, units=out.units, scale_factor="1", add_offset="0", **out.tags)
             if out.colormap:
                 ds.write_colormap(1, out.colormap)
             tmp_paths.append(tmp)
@@ -120,6 +122,57 @@ def _to_cog(src: Path, out: RasterOutput) -> None:
         )
     except rasterio.errors.RasterioError as exc:
         raise ExportError(f"cannot write {out.path}: {exc}") from exc
+
+
+def write_categories(path: Path, names: dict[int, str],
+                     colours: dict[int, str] | None = None) -> Path:
+    """Give a categorical raster GDAL category names (and a thematic attribute table).
+
+    GeoTIFF cannot hold category names, so they go into GDAL's PAM sidecar
+    ``<file>.aux.xml``, which GDAL (and QGIS through it) reads with the file; the COG itself is
+    not touched, so it stays valid. ``names`` maps pixel value -> name; values in between get
+    empty names (GDAL category names are indexed by value from 0).
+    """
+    from xml.sax.saxutils import escape
+
+    top = max(names)
+    cats = "".join(f"<Category>{escape(names.get(v, ''))}</Category>" for v in range(top + 1))
+    rows = []
+    for i, (v, n) in enumerate(sorted(names.items())):
+        r, g, b = (0, 0, 0)
+        if colours and v in colours:
+            h = colours[v].lstrip("#")
+            r, g, b = int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+        rows.append(f'<Row index="{i}"><F>{v}</F><F>{escape(n)}</F><F>{r}</F><F>{g}</F>'
+                    f"<F>{b}</F></Row>")
+    cols = "".join(
+        f'<FieldDefn index="{i}"><Name>{n}</Name><Type>{t}</Type><Usage>{u}</Usage></FieldDefn>'
+        for i, (n, t, u) in enumerate([("Value", 0, 5), ("Class_Name", 2, 2), ("Red", 0, 6),
+                                        ("Green", 0, 7), ("Blue", 0, 8)])
+    )
+    xml = (
+        '<PAMDataset>\n  <PAMRasterBand band="1">\n'
+        f"    <CategoryNames>{cats}</CategoryNames>\n"
+        f'    <GDALRasterAttributeTable tableType="thematic">{cols}{"".join(rows)}'
+        "</GDALRasterAttributeTable>\n"
+        "  </PAMRasterBand>\n</PAMDataset>\n"
+    )
+    aux = Path(str(path) + ".aux.xml")
+    aux.write_text(xml, encoding="utf-8")
+    return aux
+
+
+def read_categories(path: Path) -> dict[int, str]:
+    """Non-empty GDAL category names of band 1 (value -> name), as GDAL reads them."""
+    import xml.etree.ElementTree as ET
+
+    aux = Path(str(path) + ".aux.xml")
+    if not aux.is_file():
+        return {}
+    cats = ET.parse(aux).getroot().find("./PAMRasterBand/CategoryNames")
+    if cats is None:
+        return {}
+    return {i: c.text for i, c in enumerate(cats.findall("Category")) if c.text}
 
 
 def open_output(path: Path, grid: Grid, *, chunk: int) -> xr.DataArray:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from gies.errors import ExportError
+from gies.io.qgis import write_gpkg
 
 __all__ = ["write_tables", "FLOAT_FORMAT"]
 
@@ -48,6 +49,6 @@ def write_tables(out: Path, results: dict, aoi, plan) -> None:
             keep = [c for c in dict.fromkeys((spec.id_field, spec.name_field)) if c]
             stats = res.wide.drop(columns=["zone_id", "zone_name"], errors="ignore")
             joined = z[keep + ["geometry"]].join(stats)
-            joined.to_file(out / "zones.gpkg", layer=name, driver="GPKG")
+            write_gpkg(joined, out / "zones.gpkg", name)
     except OSError as exc:
         raise ExportError(f"cannot write tables in {out}: {exc}") from exc

@@ -1,0 +1,381 @@
+"""Publishing a run folder for people: QGIS styles, categories, project, maps and report.
+
+:func:`publish` runs after the rasters, ``zone_stats.csv``, ``aoi_summary.csv`` and
+``zones.gpkg`` are written and before ``manifest.json``. It reads only the files in the folder
+and the ``context`` dict (keys in ``docs/qgis.md``), and writes:
+
+* ``<raster>.qml`` beside every raster (auto-loaded by QGIS), ``classes.tif.aux.xml`` and
+  ``limiting_factor.tif.aux.xml`` (GDAL category names + attribute table);
+* the default style of each zones layer in ``zones.gpkg`` (GeoPackage 1.2 ``layer_styles``);
+* ``project.qgz`` (groups Zones / Suitability / Factors, relative paths, AOI extent);
+* ``map.png``, ``map.pdf``, ``factors.png``, ``limiting.png``;
+* ``report.html`` (one self-contained file).
+
+:func:`context_from_manifest` builds a context from a finished run's ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+
+from gies.classify import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.i18n import catalogue
+from gies.io import qgis
+from gies.io.maps import DEFAULT_DISCLAIMER, class_map, factor_colour, factors_map, limiting_map
+from gies.io.rasters import write_categories
+
+__all__ = ["publish", "context_from_manifest", "raster_areas"]
+
+_CLASS_KEYS = {1: "S1", 2: "S2", 3: "S3", 4: "N", 253: "excluded", 254: "nodata", 255: "outside"}
+
+
+def _class_labels(ctx: dict, tr: dict) -> dict[int, str]:
+    base = {int(k): v for k, v in (ctx.get("class_labels") or CLASS_LABELS).items()}
+    if ctx.get("language", "en") != "en":
+        base.update({c: tr[k] for c, k in _CLASS_KEYS.items() if k in tr})
+    return base
+
+
+def _factor_label(f: str, units: dict) -> str:
+    return f.replace("_", " ")
+
+
+def _zones_layers(ctx: dict) -> list[dict]:
+    z = ctx.get("zones_layers") or ctx.get("zones_layer") or "zones"
+    items = z if isinstance(z, list) else [z]
+    out = []
+    for it in items:
+        d = {"layer": it} if isinstance(it, str) else dict(it)
+        d.setdefault("id_field", ctx.get("zone_id_field"))
+        d.setdefault("name_field", ctx.get("zone_name_field"))
+        d.setdefault("label_field", ctx.get("zone_label_field") or d.get("name_field")
+                     or d.get("id_field"))
+        out.append(d)
+    return out
+
+
+def raster_areas(path: Path, *, block_rows: int = 1024, classify=None) -> dict[int, float]:
+    """Hectares per pixel value of a single-band raster (true cell areas, pixel centres).
+
+    ``classify``, if given, maps each block of values to integer codes first (for scores)."""
+    from gies.area import cell_areas
+    from gies.grid import Grid
+
+    out: dict[int, float] = {}
+    with rasterio.open(path) as ds:
+        grid = Grid(ds.crs.to_wkt(), ds.transform, (ds.height, ds.width))
+        for r0 in range(0, ds.height, block_rows):
+            r1 = min(ds.height, r0 + block_rows)
+            win = rasterio.windows.Window(0, r0, ds.width, r1 - r0)
+            vals = ds.read(1, window=win)
+            if classify is not None:
+                vals = classify(vals)
+            area = cell_areas(grid, slice(r0, r1)) / 10_000.0
+            codes, inv = np.unique(vals, return_inverse=True)
+            sums = np.bincount(inv.ravel(), weights=area.ravel())
+            for c, s in zip(codes.tolist(), sums.tolist()):
+                out[int(c)] = out.get(int(c), 0.0) + s
+    return out
+
+
+def _score_classes(thresholds: dict):
+    s1, s2, s3 = thresholds.get("S1", 0.8), thresholds.get("S2", 0.6), thresholds.get("S3", 0.4)
+
+    def f(v):
+        out = np.full(v.shape, OUTSIDE, dtype=np.uint8)
+        ok = ~np.isnan(v)
+        out[ok] = np.where(v[ok] >= s1, 1, np.where(v[ok] >= s2, 2, np.where(v[ok] >= s3, 3, 4)))
+        return out
+
+    return f
+
+
+def _factor_classes(out: Path, ctx: dict) -> dict[str, dict[int, float]]:
+    """Hectares per class of each factor alone over the AOI: from ``aoi_factor_class_areas.csv``
+    when the run wrote it, else from the factor score rasters and the class thresholds."""
+    tidy = out / "aoi_factor_class_areas.csv"
+    codes = {"S1": 1, "S2": 2, "S3": 3, "N": 4, "excluded": 253, "nodata": NODATA,
+             "no data": NODATA}
+    if tidy.is_file():
+        t = pd.read_csv(tidy)
+        res: dict[str, dict[int, float]] = {}
+        for _, r in t.iterrows():
+            c = codes.get(str(r["class"]))
+            if c is not None:
+                res.setdefault(str(r["factor"]), {})[c] = float(r["hectares"])
+        return res
+    thresholds = ctx.get("class_thresholds") or {}
+    res = {}
+    for f, fname in (ctx.get("factor_scores_files") or {}).items():
+        if (out / fname).is_file():
+            res[f] = raster_areas(out / fname, classify=_score_classes(thresholds))
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _styles(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> tuple[dict, list[str]]:
+    """Write the .qml sidecars and category names; return renderer XML per raster file."""
+    written: list[str] = []
+    colours = {int(k): v for k, v in (ctx.get("class_colours") or CLASS_COLOURS).items()}
+    fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
+    renderers: dict[str, str] = {}
+    class_entries = [(c, colours[c], labels[c]) for c in sorted(labels) if c != OUTSIDE]
+    renderers["classes.tif"] = qgis.paletted_renderer(class_entries)
+    lim_names = {0: tr["none_limiting"], **{c: _factor_label(f, {}) for c, f in fcodes.items()},
+                 NODATA: tr["no_data"]}
+    renderers["limiting_factor.tif"] = qgis.paletted_renderer(
+        [(c, factor_colour(c), n) for c, n in sorted(lim_names.items())])
+    score_labels = {0.0: f"0 {labels[4]}", 1.0: "1 optimal" if ctx.get("language", "en") == "en"
+                    else "1 optimal"}
+    pseudo = qgis.pseudocolor_renderer(labels=score_labels)
+    renderers["suitability.tif"] = pseudo
+    for f, fname in (ctx.get("factor_scores_files") or {}).items():
+        renderers[fname] = pseudo
+    for fname, rend in renderers.items():
+        tif = out / fname
+        if not tif.is_file():
+            continue
+        qml = tif.with_suffix(".qml")
+        resampling = "nearestNeighbour" if rend.startswith('<rasterrenderer type="paletted"') \
+            else "bilinear"
+        qml.write_text(qgis.raster_qml(rend, resampling=resampling), encoding="utf-8")
+        written.append(qml.name)
+    written.append(write_categories(out / "classes.tif",
+                                    {c: n for c, n in labels.items() if c != OUTSIDE},
+                                    colours).name)
+    written.append(write_categories(out / "limiting_factor.tif", lim_names,
+                                    {c: factor_colour(c) for c in lim_names}).name)
+    return renderers, written
+
+
+def _zones_style(ctx: dict, tr: dict, label_field: str | None) -> tuple[str, str]:
+    cols = qgis.RDYLGN
+    ranges = [(i / 5, (i + 1) / 5, cols[i], f"{i * 20} – {(i + 1) * 20} %") for i in range(5)]
+    rend = qgis.graduated_renderer("suitable_share", ranges)
+    lab = qgis.simple_labeling(label_field) if label_field else ""
+    return rend, lab
+
+
+def _gpkg(out: Path, ctx: dict, tr: dict) -> tuple[list[dict], list[str]]:
+    """GeoPackage 1.2 with a default style per zones layer; returns layer descriptions."""
+    import geopandas as gpd
+    import pyogrio
+
+    path = out / "zones.gpkg"
+    if not path.is_file():
+        return [], []
+    layers = _zones_layers(ctx)
+    present = [n for n, _ in pyogrio.list_layers(path)]
+    layers = [lyr for lyr in layers if lyr["layer"] in present]
+    if qgis.gpkg_version(path) != 10200:
+        # written before write_gpkg was wired in: rewrite every layer as GeoPackage 1.2
+        frames = {n: gpd.read_file(path, layer=n) for n in present}
+        path.unlink()
+        for name, gdf in frames.items():
+            qgis.write_gpkg(gdf, path, name)
+    info = {n: g for n, g in pyogrio.list_layers(path)}
+    for lyr in layers:
+        rend, lab = _zones_style(ctx, tr, lyr.get("label_field"))
+        lyr["style"] = rend + lab
+        lyr["geometry_type"] = info.get(lyr["layer"]) or "MultiPolygon"
+        qgis.set_gpkg_default_style(path, lyr["layer"], qgis.vector_qml(rend, lab),
+                                    name=f"gies {lyr['layer']}",
+                                    description=tr["suitable_share_legend"])
+    return layers, [path.name]
+
+
+def _project(out: Path, ctx: dict, tr: dict, renderers: dict, zlayers: list[dict]) -> str:
+    # Zones on top: outlines with names (visible, so the class map shows through), then the
+    # graduated suitable-share style of zones.gpkg (unchecked)
+    labels = []
+    for i, z in enumerate(zlayers):
+        wkb = z["geometry_type"].replace(" ", "")
+        geom = "Polygon" if "Polygon" in wkb else "Line" if "Line" in wkb else "Point"
+        lab = qgis.simple_labeling(z["label_field"]) if z.get("label_field") else ""
+        labels.append(qgis.ProjectLayer(
+            name=z["layer"], source="zones.gpkg", layer_name=z["layer"], kind="vector",
+            style=qgis.outline_renderer() + lab, group=tr["group_zones"], labels=bool(lab),
+            wkb_type=wkb, geometry=geom, visible=i == 0, id=f"{z['layer']}_outline"))
+        labels.append(qgis.ProjectLayer(
+            name=f"{z['layer']}: {tr['suitable_share_legend']}", source="zones.gpkg",
+            layer_name=z["layer"], kind="vector", style=z["style"], group=tr["group_zones"],
+            labels=bool(lab), wkb_type=wkb, geometry=geom, visible=False,
+            id=f"{z['layer']}_suitable_share"))
+    layers = labels
+    suit = [("classes.tif", tr["map_classes"], True),
+            ("limiting_factor.tif", tr["map_limiting"], False),
+            ("suitability.tif", tr["score_legend"].split(" (")[0], False)]
+    for fname, name, vis in suit:
+        if (out / fname).is_file():
+            layers.append(qgis.ProjectLayer(name=name, source=fname, kind="raster",
+                                            style=renderers[fname], group=tr["group_suitability"],
+                                            visible=vis))
+    for f, fname in (ctx.get("factor_scores_files") or {}).items():
+        if (out / fname).is_file():
+            layers.append(qgis.ProjectLayer(name=_factor_label(f, {}), source=fname,
+                                            kind="raster", style=renderers[fname],
+                                            group=tr["group_factors"], visible=False))
+    qgis.write_project(out / "project.qgz", layers, title=ctx.get("title", ""),
+                       crs_wkt=ctx["crs"], extent=tuple(ctx["aoi_bounds"]),
+                       groups=[tr["group_zones"], tr["group_suitability"], tr["group_factors"]])
+    return "project.qgz"
+
+
+def _credits(ctx: dict, tr: dict) -> str:
+    parts = []
+    if ctx.get("sources"):
+        parts.append(f"{tr['data']}: {ctx['sources']}")
+    if ctx.get("licences"):
+        parts.append(f"{tr['licences']}: {ctx['licences']}")
+    if ctx.get("limit_source"):
+        src = ctx["limit_source"]
+        src = src if len(src) <= 140 else src[:src.rfind(" ", 0, 140)] + " …"
+        parts.append(f"{tr['credits_limits']}: {src}")
+    parts.append(tr["made_with"] + ".")
+    return " ".join(p if p.endswith((".", "…")) else p + "." for p in parts)
+
+
+def publish(out_dir: Path, context: dict) -> list[str]:
+    """Write the QGIS styles, project, maps and report of a run folder; return the names of
+    the files written (relative to ``out_dir``)."""
+    out = Path(out_dir)
+    ctx = dict(context)
+    tr = catalogue(ctx.get("language", "en"))
+    labels = _class_labels(ctx, tr)
+    written: list[str] = []
+
+    renderers, w = _styles(out, ctx, tr, labels)
+    written += w
+    zlayers, w = _gpkg(out, ctx, tr)
+    written += w
+    written.append(_project(out, ctx, tr, renderers, zlayers))
+
+    # statistics the maps and report need, from the written rasters
+    fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
+    lim_ha = {c: v for c, v in raster_areas(out / "limiting_factor.tif").items() if c != OUTSIDE}
+    ctx.setdefault("limiting_hectares", lim_ha)
+    ctx.setdefault("factor_class_hectares", _factor_classes(out, ctx))
+
+    # maps
+    import geopandas as gpd
+
+    zones, label_field = None, None
+    if zlayers:
+        zones = gpd.read_file(out / "zones.gpkg", layer=zlayers[0]["layer"])
+        label_field = zlayers[0].get("label_field")
+    credits = _credits(ctx, tr)
+    disclaimer = ctx.get("disclaimer", DEFAULT_DISCLAIMER)
+    hectares = {int(k): float(v) for k, v in (ctx.get("hectares") or {}).items()}
+    title = ctx.get("title", "")
+    product = ctx.get("product", "")
+    subtitle = f"{tr['method']}: {ctx.get('method', '')}".replace("_", " ")
+    map_title = f"{product[:1].upper()}{product[1:]} – {title}" if product else title
+    class_map(out / "classes.tif", zones, out / "map.png", title=map_title, subtitle=subtitle,
+              hectares=hectares, label_field=label_field, credits=credits,
+              disclaimer=disclaimer, class_labels=labels,
+              class_colours={int(k): v for k, v in (ctx.get("class_colours") or CLASS_COLOURS).items()},
+              tr=tr, pdf=out / "map.pdf")
+    written += ["map.png", "map.pdf"]
+    scores = {f: out / fn for f, fn in (ctx.get("factor_scores_files") or {}).items()
+              if (out / fn).is_file()}
+    if scores:
+        factors_map(scores, out / "factors.png", title=f"{map_title}: {tr['map_factors']}",
+                    zones=zones, factor_labels={f: _factor_label(f, {}) for f in scores},
+                    credits=credits, disclaimer=disclaimer, tr=tr)
+        written.append("factors.png")
+    limiting_map(out / "limiting_factor.tif", out / "limiting.png",
+                 title=f"{map_title}: {tr['map_limiting']}", factor_codes=fcodes,
+                 hectares=lim_ha, zones=zones, label_field=label_field,
+                 factor_labels={f: _factor_label(f, {}) for f in fcodes.values()},
+                 credits=credits, disclaimer=disclaimer, tr=tr)
+    written.append("limiting.png")
+
+    from gies.io.report import write_report
+
+    tables = []
+    for z in zlayers or [{"layer": "zones"}]:
+        for cand in (f"zone_stats_{z['layer']}.csv", "zone_stats.csv"):
+            if (out / cand).is_file():
+                tables.append((z["layer"], out / cand))
+                break
+    ctx["zone_tables"] = tables
+    ctx["files"] = sorted(set(written) | {p.name for p in out.iterdir() if p.is_file()}
+                          | {"report.html", "manifest.json"})
+    write_report(out, ctx, tr, labels)
+    written.append("report.html")
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
+                          language: str = "en") -> dict:
+    """A :func:`publish` context rebuilt from a finished run's ``manifest.json`` and tables."""
+    out = Path(out_dir)
+    m = manifest or json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    cfg = m["config"]
+    prod = m["product"]
+    fcodes = {int(k): v for k, v in m["factor_codes"].items()}
+    aoi = pd.read_csv(out / "aoi_summary.csv")
+    ha = {code: float(aoi[f"{col}_ha"].iloc[0]) for code, col in
+          {1: "S1", 2: "S2", 3: "S3", 4: "N", 253: "excluded", 254: "nodata"}.items()}
+    with rasterio.open(out / "classes.tif") as ds:
+        crs = ds.crs.to_wkt()
+        b = ds.bounds
+    zcfg = cfg.get("zones", {})
+    if "path" in zcfg:  # one zones layer (format before several layers were allowed)
+        zcfg = {"zones": zcfg}
+    try:
+        import geopandas as gpd
+
+        first = next(iter(zcfg), None)
+        bounds = tuple(gpd.read_file(out / "zones.gpkg", layer=first).total_bounds.tolist())
+        if not np.all(np.isfinite(bounds)):
+            raise ValueError
+    except Exception:
+        bounds = (b.left, b.bottom, b.right, b.top)
+    layers = cfg.get("layers", {})
+    used_layers = {cfg["factors"][f]["layer"] for f in m.get("factors_used", fcodes.values())}
+    srcs = sorted({layers[n]["source"] for n in used_layers if layers[n].get("source")})
+    limit_set = prod.get("limit_set")
+    rule = cfg.get("combine", {}).get("rule")
+    return {
+        "title": cfg.get("title") or cfg.get("name"),
+        "product": prod.get("product"),
+        "species": prod.get("species") or "",
+        "country": cfg.get("country", ""),
+        "method": f"{limit_set} ({prod.get('method')}), {rule}",
+        "language": language,
+        "class_codes": {int(k): v for k, v in m["class_codes"].items()},
+        "class_labels": dict(CLASS_LABELS),
+        "class_colours": dict(CLASS_COLOURS),
+        "class_thresholds": {k: m["class_scheme"][k] for k in ("S1", "S2", "S3")},
+        "factor_codes": fcodes,
+        "factor_units": {f: layers.get(cfg["factors"][f]["layer"], {}).get("units", "")
+                         for f in fcodes.values() if f in cfg.get("factors", {})},
+        "factor_scores_files": {f: f"score_{f}.tif" for f in fcodes.values()},
+        "zones_layers": [{"layer": n, "id_field": z.get("id_field"),
+                          "name_field": z.get("name_field"),
+                          "label_field": z.get("name_field") or z.get("id_field")}
+                         for n, z in zcfg.items()],
+        "aoi_bounds": bounds,
+        "crs": crs,
+        "warnings": list(m.get("warnings", [])),
+        "sources": "; ".join(srcs),
+        "limit_source": prod.get("source", ""),
+        "licences": "",
+        "disclaimer": DEFAULT_DISCLAIMER,
+        "hectares": ha,
+        "manifest": m,
+        "versions": m.get("versions", {}),
+    }
+
+
