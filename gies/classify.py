@@ -31,12 +31,15 @@ __all__ = [
 EXCLUDED = 253
 NODATA = 254
 OUTSIDE = 255
-CLASS_NAMES = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "no data",
-               OUTSIDE: "outside AOI"}
+N2 = 5
+"""Permanently not suitable (potential class also N); only with improvement rules, where
+code 4 then means N1, currently not suitable but improvable (see :mod:`gies.improve`)."""
+CLASS_NAMES = {1: "S1", 2: "S2", 3: "S3", 4: "N", N2: "N2", EXCLUDED: "excluded",
+               NODATA: "no data", OUTSIDE: "outside AOI"}
 CLASS_LABELS = {1: "S1 highly suitable", 2: "S2 moderately suitable",
-                3: "S3 marginally suitable", 4: "N not suitable", EXCLUDED: "excluded",
-                NODATA: "no data", OUTSIDE: "outside AOI"}
-CLASS_COLOURS = {1: "#1a9641", 2: "#a6d96a", 3: "#fdae61", 4: "#d7191c",
+                3: "S3 marginally suitable", 4: "N not suitable", N2: "N2 permanently not suitable",
+                EXCLUDED: "excluded", NODATA: "no data", OUTSIDE: "outside AOI"}
+CLASS_COLOURS = {1: "#1a9641", 2: "#a6d96a", 3: "#fdae61", 4: "#d7191c", N2: "#67000d",
                  EXCLUDED: "#7b3294", NODATA: "#bdbdbd", OUTSIDE: "#ffffff"}
 
 

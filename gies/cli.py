@@ -82,12 +82,26 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 def _summary_table(result) -> str:
     a = result.aoi_summary.iloc[0]
-    rows = [("S1", a["S1_ha"]), ("S2", a["S2_ha"]), ("S3", a["S3_ha"]), ("N", a["N_ha"]),
-            ("excluded", a["excluded_ha"]), ("no data", a["nodata_ha"])]
+    potential = "potential_S1_ha" in a.index
+    n2 = potential or a.get("N2_ha", 0) > 0
+    rows = [("S1", "S1"), ("S2", "S2"), ("S3", "S3")]
+    rows += [("N1", "N1"), ("N2", "N2")] if n2 else [("N", "N")]
+    rows += [("excluded", "excluded"), ("no data", "nodata")]
     total = a["area_ha"]
-    lines = [f"{'class':<10}{'hectares':>14}{'share':>9}"]
-    for name, ha in rows:
-        lines.append(f"{name:<10}{ha:>14,.0f}{(ha / total if total else 0):>9.1%}")
+
+    def ha(prefix, col):
+        if col == "N1":
+            return a[f"{prefix}N_ha"] - a[f"{prefix}N2_ha"]
+        return a[f"{prefix}{col}_ha"]
+
+    head = f"{'class':<10}{'hectares':>14}{'share':>9}"
+    lines = [head + (f"{'potential ha':>16}" if potential else "")]
+    for name, col in rows:
+        v = ha("", col)
+        line = f"{name:<10}{v:>14,.0f}{(v / total if total else 0):>9.1%}"
+        if potential:
+            line += f"{ha('potential_', col):>16,.0f}"
+        lines.append(line)
     lines.append(f"{'AOI':<10}{total:>14,.0f}{1:>9.1%}")
     return "\n".join(lines)
 

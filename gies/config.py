@@ -51,19 +51,23 @@ class MixedUnits(_Model):
 
 
 class DeriveSpec(_Model):
-    """A 2-D layer derived from a 12-band monthly stack (band 1 = January), on its own grid.
+    """A layer derived on its own (source) grid, before any resampling.
 
-    ``stat``: ``mean`` or ``total`` over ``months`` (default all twelve), ``min``/``max``
-    over ``months``, or ``count_below`` = number of months with a value below ``threshold``
-    (e.g. dry months: monthly rainfall < 60 mm).
+    From a 12-band monthly stack (band 1 = January): ``mean`` or ``total`` over ``months``
+    (default all twelve), ``min``/``max`` over ``months``, or ``count_below`` = number of
+    months with a value below ``threshold`` (e.g. dry months: rainfall < 60 mm). From a DEM:
+    ``slope`` (units ``%`` or ``deg``) or ``aspect`` (``deg``, clockwise from north), Horn's
+    method with true cell sizes (geodesic on geographic DEMs).
     """
 
-    stat: Literal["mean", "total", "min", "max", "count_below"]
+    stat: Literal["mean", "total", "min", "max", "count_below", "slope", "aspect"]
     months: list[int] = Field(default_factory=lambda: list(range(1, 13)))
     threshold: float | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DeriveSpec:
+        if self.stat in ("slope", "aspect"):
+            return self
         if not self.months or any(not 1 <= m <= 12 for m in self.months):
             raise ValueError("months must be numbers 1 (January) to 12 (December)")
         if len(set(self.months)) != len(self.months):
@@ -73,10 +77,32 @@ class DeriveSpec(_Model):
         return self
 
 
-class LayerSpec(_Model):
-    """One input raster."""
+class DepthMeanSpec(_Model):
+    """Thickness-weighted mean of depth-interval rasters (e.g. SoilGrids 0-5, 5-15, 15-30 cm)."""
 
-    path: str
+    top: float = Field(ge=0, description="cm")
+    bottom: float = Field(gt=0, description="cm")
+    paths: dict[str, str] = Field(min_length=1, description='{"0-5": file, "5-15": file, ...} (cm)')
+
+    @model_validator(mode="after")
+    def _check(self) -> DepthMeanSpec:
+        if not self.bottom > self.top:
+            raise ValueError("bottom must be deeper than top")
+        for key in self.paths:
+            parts = key.split("-")
+            if len(parts) != 2 or not all(p.strip().replace(".", "", 1).isdigit() for p in parts):
+                raise ValueError(f"depth interval {key!r} must look like '0-5' (cm)")
+        return self
+
+    def intervals(self) -> dict[tuple[float, float], str]:
+        """``{(top, bottom): path}`` in cm."""
+        return {tuple(float(v) for v in k.split("-")): p for k, p in self.paths.items()}
+
+
+class LayerSpec(_Model):
+    """One input raster (or a depth-weighted mean of several)."""
+
+    path: str | None = None
     units: str
     kind: Literal["continuous", "categorical"] = "continuous"
     band: int = Field(1, ge=1, description="1-based band number")
@@ -91,6 +117,27 @@ class LayerSpec(_Model):
     plausible: tuple[float, float] | None = Field(
         None, description="plausible range in `units`; values outside become no data"
     )
+    crs: str | None = Field(None, description="CRS of a file that has none (never overrides one)")
+    resampling: Literal["nearest", "bilinear", "cubic", "average", "mode", "min", "max", "med",
+                        "q1", "q3", "sum"] | None = Field(
+        None, description="default: bilinear/average (continuous), nearest/mode (categorical)"
+    )
+    coverage: Literal["require", "warn"] = Field(
+        "require", description="a layer not covering the whole AOI is an error, or a warning"
+    )
+    quantity: str | None = Field(
+        None, description="physical quantity for the plausibility check (e.g. rainfall_annual)"
+    )
+    depth_mean: DepthMeanSpec | None = None
+    monthly: bool = Field(False, description="keep all 12 bands (for the seasonal model)")
+
+    @model_validator(mode="after")
+    def _source(self) -> LayerSpec:
+        if bool(self.path) == bool(self.depth_mean):
+            raise ValueError("give either 'path' or 'depth_mean'")
+        if self.monthly and (self.derive or self.depth_mean):
+            raise ValueError("'monthly' keeps the 12 bands: no 'derive' or 'depth_mean' with it")
+        return self
 
 
 class VectorSpec(_Model):
@@ -153,28 +200,125 @@ class ProductSpec(_Model):
 
 
 class FactorSpec(_Model):
-    """A factor of the product, fed by one input layer."""
+    """A factor, fed by one input layer; scored by the product's limit set unless ``method``
+    (with ``params``) is given here."""
 
     layer: str
+    method: str | None = Field(None, description="a scoring function name (see gies/score.py)")
+    params: dict[str, Any] = {}
+    units: str | None = Field(None, description="units of params (default: the profile's)")
+    subclass: Literal["c", "n", "s", "t", "w"] | None = Field(
+        None, description="FAO subclass letter (default from the profile group: c, s, t)"
+    )
 
 
 class ScoringSpec(_Model):
     """How class limits are applied (see :mod:`gies.score`)."""
 
     on_limit: Literal["worse", "better"] = "worse"
+    mode: Literal["step", "interpolated"] = Field(
+        "step", description="class-limit score: a step per class, or linear within the class"
+    )
     class_scores: dict[Literal["S1", "S2", "S3", "N"], float] = {}
 
 
-class CombineSpec(_Model):
-    """How factor scores combine."""
+class AhpSpec(_Model):
+    """A pairwise comparison matrix (Saaty 1980) over ``factors`` (rows and columns)."""
 
-    rule: Literal["minimum", "maximum_limitation"] = "minimum"
+    factors: list[str] = Field(min_length=2)
+    matrix: list[list[float | str]]
+    allow_inconsistent: bool = False
+
+
+class CombineSpec(_Model):
+    """How factor scores combine (see :mod:`gies.combine`)."""
+
+    rule: Literal["minimum", "maximum_limitation", "weighted_mean", "weighted_geometric_mean",
+                  "product", "fuzzy_or", "fuzzy_and", "fuzzy_sum", "fuzzy_product",
+                  "fuzzy_gamma", "owa", "grouped"] = "minimum"
+    weights: dict[str, float] | None = None
+    ahp: AhpSpec | None = None
+    gamma: float | None = Field(None, ge=0, le=1)
+    order_weights: list[float] | None = None
+    groups: dict[str, list[str]] | None = Field(
+        None, description="for 'grouped': group -> factors (default: the profile's groups)"
+    )
+    within: Literal["minimum", "weighted_mean", "weighted_geometric_mean", "product"] = "minimum"
+    across: Literal["minimum", "weighted_mean", "weighted_geometric_mean", "product"] = "weighted_mean"
+    group_weights: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> CombineSpec:
+        if self.weights is not None and self.ahp is not None:
+            raise ValueError("give 'weights' or 'ahp', not both")
+        if self.rule == "fuzzy_gamma" and self.gamma is None:
+            raise ValueError("rule 'fuzzy_gamma' needs 'gamma'")
+        if self.rule == "owa" and not self.order_weights:
+            raise ValueError("rule 'owa' needs 'order_weights'")
+        return self
+
+
+class ConstraintSpec(_Model):
+    """An exclusion: excluded pixels get class 253 and their own hectares.
+
+    * ``vector``: polygons of ``path`` (optionally filtered by ``where``, e.g.
+      ``"STATUS != 'Proposed'"``), rasterised by ``rule``: ``centre`` (a pixel is excluded
+      when its centre is inside) or ``all_touched``;
+    * ``codes``: pixels of categorical ``layer`` whose code is in ``codes``;
+    * ``threshold``: pixels of ``layer`` (in the layer's units) ``above`` and/or ``below``.
+    """
+
+    type: Literal["vector", "codes", "threshold"]
+    name: str | None = None
+    path: str | None = None
+    layer: str | None = None
+    where: str | None = None
+    rule: Literal["centre", "all_touched"] = "centre"
+    codes: list[int] | None = None
+    above: float | None = None
+    below: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ConstraintSpec:
+        need = {"vector": ("path",), "codes": ("layer", "codes"), "threshold": ("layer",)}[self.type]
+        missing = [k for k in need if getattr(self, k) in (None, [])]
+        if missing:
+            raise ValueError(f"a {self.type!r} constraint needs {', '.join(missing)}")
+        if self.type == "threshold" and self.above is None and self.below is None:
+            raise ValueError("a 'threshold' constraint needs 'above' and/or 'below'")
+        return self
+
+
+class ImproveSpec(_Model):
+    """Potential suitability: factor classes improved by management at an input level."""
+
+    level: Literal["low", "medium", "high"]
+    table: str = Field(description="LaSEM-style intervention table (CSV)")
+    parameters: dict[str, str] = Field(
+        min_length=1, description="factor -> the table's name_parameter"
+    )
+
+
+class SeasonalSpec(_Model):
+    """Ecocrop's seasonal model on 12-band monthly layers (see gies/ecocrop.py)."""
+
+    tavg: str
+    prec: str
+    tmin: str | None = None
+    gmin: int = Field(ge=1, le=365, description="shortest crop cycle, days")
+    gmax: int = Field(ge=1, le=365, description="longest crop cycle, days")
+    ktmp: float | None = Field(None, description="killing temperature, degC (None: unknown)")
+    basis: Literal["season", "annual"] = "season"
 
 
 class ClassifySpec(_Model):
     """Absolute score thresholds for classes."""
 
     scheme: Literal["fao"] = "fao"
+    subclasses: bool = Field(
+        True, description="write FAO subclasses and the count of limiting factors "
+        "(class-limit methods only)"
+    )
     thresholds: dict[Literal["S1", "S2", "S3"], float] = {}
 
 
@@ -235,6 +379,9 @@ class Pipeline(_Model):
     classify: ClassifySpec = ClassifySpec()
     outputs: OutputSpec = OutputSpec()
     quality: QualitySpec = QualitySpec()
+    constraints: list[ConstraintSpec] = []
+    improve: ImproveSpec | None = None
+    seasonal: SeasonalSpec | None = None
     zonal: ZonalSpec = ZonalSpec()
     processing: ProcessingSpec = ProcessingSpec()
 
@@ -369,7 +516,9 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
         )
         return problems
     ls = sets[cfg.product.limit_set]
-    for fname in cfg.factors:
+    for fname, fspec in cfg.factors.items():
+        if fspec.method:
+            continue  # scored by its own method and params (checked in _check_methods)
         if fname not in profile.factors:
             problems.append(
                 f"{at('factors', fname)}: product {profile.product!r} has no factor {fname!r}"
@@ -415,6 +564,7 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
     for zname in cfg.zones:
         if not re.match(_NAME, zname):
             problems.append(f"{at('zones', zname)}: zones layer names use letters, digits, '-', '_' or '.'")
+    problems += _check_methods(cfg, y, profile, ls)
     if cfg.scoring.class_scores:
         scores = {**{"S1": 1.0, "S2": 0.7, "S3": 0.5, "N": 0.0}, **cfg.scoring.class_scores}
         vals = [scores[c] for c in CLASSES]
@@ -433,6 +583,122 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
                     f"[{lo}, {hi}{']' if c == 'S1' else ')'} of the class scheme, so classes "
                     "derived from scores would disagree with the factor classes"
                 )
+    return problems
+
+
+def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[str]:
+    """Scoring methods and parameters, weights, AHP, groups, constraints, improvement rules
+    and the seasonal model: every reference resolved before any pixel is read."""
+    import inspect
+
+    from gies import score as sc
+
+    problems: list[str] = []
+
+    def at(*loc) -> str:
+        return f"{y.where(loc)}: {'.'.join(map(str, loc))}"
+
+    names = list(cfg.factors) + (["seasonal"] if cfg.seasonal else [])
+    for fname, f in cfg.factors.items():
+        if not f.method:
+            continue
+        if f.method in ("class_limits", "class_interpolated", "trapezoid"):
+            if "limits" not in f.params:
+                problems.append(f"{at('factors', fname, 'params')}: method {f.method!r} needs params.limits")
+        elif f.method not in sc.SCORERS:
+            problems.append(f"{at('factors', fname, 'method')}: unknown scoring function {f.method!r}"
+                            f"{_did_you_mean(f.method, sc.SCORERS)} (known: {', '.join(sorted(sc.SCORERS))})")
+            continue
+        else:
+            sig = inspect.signature(sc.SCORERS[f.method])
+            try:
+                sig.bind(None, **f.params)
+            except TypeError as exc:
+                problems.append(f"{at('factors', fname, 'params')}: {f.method}: {exc}")
+        if fname not in profile.factors and not f.units:
+            problems.append(f"{at('factors', fname)}: {fname!r} is not a factor of {profile.product!r}: "
+                            "give its 'units'")
+        units = f.units or (profile.factors[fname].units if fname in profile.factors else None)
+        layer = cfg.layers.get(f.layer)
+        if units and layer is not None:
+            try:
+                conversion(layer.units, units)
+            except UnitError as exc:
+                problems.append(f"{at('factors', fname, 'units')}: {exc}")
+    c = cfg.combine
+    if c.weights is not None:
+        target = sorted(set(c.groups or {}) or {profile.factors[f].group for f in cfg.factors if f in profile.factors}) \
+            if c.rule == "grouped" else sorted(names)
+        if sorted(c.weights) != target:
+            problems.append(f"{at('combine', 'weights')}: weights must name each of {target} exactly once, "
+                            f"got {sorted(c.weights)}")
+        elif any(w < 0 for w in c.weights.values()) or sum(c.weights.values()) <= 0:
+            problems.append(f"{at('combine', 'weights')}: weights must be >= 0 with a positive sum "
+                            "(they are normalised to sum 1)")
+    if c.ahp is not None:
+        from gies.model import ahp_from_config
+
+        try:
+            ahp_from_config(c.ahp)
+        except ValueError as exc:
+            problems.append(f"{at('combine', 'ahp')}: {exc}")
+    if c.weights is None and c.ahp is None and c.rule in ("weighted_mean", "weighted_geometric_mean"):
+        pass  # equal weights
+    if c.groups:
+        listed = [f for fs in c.groups.values() for f in fs]
+        unknown = sorted(set(listed) - set(names))
+        if unknown:
+            problems.append(f"{at('combine', 'groups')}: not factors of this pipeline: {unknown}")
+        missing = sorted(set(names) - set(listed))
+        if missing and c.rule == "grouped":
+            problems.append(f"{at('combine', 'groups')}: factors in no group: {missing}")
+    if c.order_weights is not None and len(c.order_weights) != len(names):
+        problems.append(f"{at('combine', 'order_weights')}: {len(names)} factors need "
+                        f"{len(names)} order weights, got {len(c.order_weights)}")
+    for i, con in enumerate(cfg.constraints):
+        if con.layer and con.layer not in cfg.layers:
+            problems.append(f"{at('constraints', i, 'layer')}: no layer {con.layer!r}{_did_you_mean(con.layer, cfg.layers)}")
+        if con.type == "codes" and con.layer in cfg.layers and cfg.layers[con.layer].kind != "categorical":
+            problems.append(f"{at('constraints', i, 'layer')}: a 'codes' constraint needs a categorical layer")
+        if con.where:
+            from gies.plan import parse_where
+
+            try:
+                parse_where(con.where)
+            except ValueError as exc:
+                problems.append(f"{at('constraints', i, 'where')}: {exc}")
+    if cfg.improve:
+        if ls.method != "class_limits" or cfg.combine.rule != "maximum_limitation":
+            problems.append(f"{at('improve')}: improvement rules need a class_limits limit set "
+                            "and combine.rule: maximum_limitation")
+        unknown = sorted(set(cfg.improve.parameters) - set(cfg.factors))
+        if unknown:
+            problems.append(f"{at('improve', 'parameters')}: not factors of this pipeline: {unknown}")
+        table = (y.path.parent / cfg.improve.table) if not Path(cfg.improve.table).is_absolute() \
+            else Path(cfg.improve.table)
+        try:
+            from gies.improve import read_intervention_table
+
+            rows = read_intervention_table(table)
+            bad = sorted(r for r in cfg.improve.parameters.values() if r not in rows)
+            if bad:
+                problems.append(f"{at('improve', 'parameters')}: no row {bad} in {table}")
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"{at('improve', 'table')}: cannot read {table}: {exc}")
+    if cfg.seasonal:
+        for key in ("tavg", "prec", "tmin"):
+            name = getattr(cfg.seasonal, key)
+            if name is None:
+                continue
+            if name not in cfg.layers:
+                problems.append(f"{at('seasonal', key)}: no layer {name!r}{_did_you_mean(name, cfg.layers)}")
+            elif not cfg.layers[name].monthly:
+                problems.append(f"{at('seasonal', key)}: layer {name!r} needs 'monthly: true' (12 bands)")
+        if ls.method != "trapezoid" or not {"temperature", "rainfall"} <= set(ls.limits):
+            problems.append(f"{at('seasonal')}: the seasonal model needs a trapezoid limit set with "
+                            "'temperature' and 'rainfall' limits")
+        if cfg.seasonal.gmin > cfg.seasonal.gmax:
+            problems.append(f"{at('seasonal', 'gmin')}: gmin is longer than gmax")
     return problems
 
 
@@ -477,7 +743,11 @@ def _without_bad_keys(data: dict, exc: ValidationError) -> dict | None:
             parent = out
             for part in loc[:-1]:
                 parent = parent[part]
-            parent.pop(loc[-1], None)
+            value = parent.pop(loc[-1], None)
+            # a misspelt key most likely means its suggestion: check the rest as if it did
+            match = difflib.get_close_matches(str(loc[-1]), _fields_at(Pipeline, loc[:-1]), n=1)
+            if match and match[0] not in parent:
+                parent[match[0]] = value
         elif loc[0] in Pipeline.model_fields and not Pipeline.model_fields[loc[0]].is_required():
             out.pop(loc[0], None)
         else:

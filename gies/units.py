@@ -59,6 +59,7 @@ _TABLE = [
     Unit("months", "months"),
     Unit("dS/m", "conductivity"),
     Unit("1", "dimensionless"),
+    Unit("deg", "angle"),
 ]
 UNITS: dict[str, Unit] = {u.symbol: u for u in _TABLE}
 
@@ -73,6 +74,7 @@ _ALIASES = {
     "mmol/kg": "mmol(c)/kg", "mmol(+)/kg": "mmol(c)/kg", "me/100g": "meq/100g",
     "ph": "pH", "ph*10": "pH*10", "ph x 10": "pH*10", "ph×10": "pH*10",
     "month": "months", "bulan": "months", "ds/m": "dS/m", "ms/cm": "dS/m",
+    "degree": "deg", "degrees": "deg", "°": "deg",
     "unitless": "1", "none": "1", "": "1", "-": "1",
 }
 

@@ -37,13 +37,14 @@ from exactextract.raster import NumPyRasterSource
 from shapely.geometry import box
 
 from gies.area import cell_areas
-from gies.classify import CLASS_NAMES, EXCLUDED, NODATA, OUTSIDE, ClassScheme
+from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 
 __all__ = ["zone_statistics", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
 
 CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "nodata",
                  OUTSIDE: "outside"}
+"""Wide-table class columns; ``N`` counts codes 4 and 5 (N1 + N2), ``N2_ha`` code 5 alone."""
 _HA = 1e-4
 _BINS = 1000
 _FACTOR_CLASSES = {1: "S1", 2: "S2", 3: "S3", 4: "N", 0: "nodata"}
@@ -61,8 +62,9 @@ class ZonalResult:
 class _Acc:
     """Per-zone accumulators (fixed size: independent of zone and grid size)."""
 
-    def __init__(self, n: int, n_factors: int):
+    def __init__(self, n: int, n_factors: int, extra: Sequence[str] = ()):
         self.cls = np.zeros((n, 256))
+        self.extra = {k: np.zeros((n, 256)) for k in extra}
         self.sw = np.zeros(n)
         self.s1 = np.zeros(n)
         self.s2 = np.zeros(n)
@@ -74,8 +76,11 @@ class _Acc:
         self.fcls = np.zeros((n, n_factors, 5))
         self.lim = np.zeros((n, 256))
 
-    def add(self, i: int, w: np.ndarray, cls: np.ndarray, sc: np.ndarray, lim, fsc, fclass):
+    def add(self, i: int, w: np.ndarray, cls: np.ndarray, sc: np.ndarray, lim, fsc, fclass,
+            extra=None):
         self.cls[i] += np.bincount(cls, weights=w, minlength=256)
+        for k, v in (extra or {}).items():
+            self.extra[k][i] += np.bincount(v, weights=w, minlength=256)
         ok = ~np.isnan(sc)
         if ok.any():
             wv, sv = w[ok], sc[ok].astype(np.float64)
@@ -143,6 +148,7 @@ def zone_statistics(
     factor_scores: Mapping[str, xr.DataArray] | None = None,
     factor_names: Mapping[int, str] | None = None,
     scheme: ClassScheme | None = None,
+    extra_classes: Mapping[str, xr.DataArray] | None = None,
     id_field: str,
     name_field: str | None,
     suitable: Sequence[int] = (1, 2),
@@ -152,17 +158,20 @@ def zone_statistics(
 
     ``zones`` must be in the grid's CRS; empty or missing geometries give a row of zeros with
     ``empty = True``. ``factor_scores`` (factor -> score layer) adds ``mean_<factor>`` and
-    the factor × class table, classified with ``scheme``.
+    the factor × class table, classified with ``scheme``. ``extra_classes`` (name -> class
+    layer, e.g. ``potential``) adds ``<name>_<class>_ha`` and ``<name>_suitable_ha``.
     """
     grid: Grid = classes.attrs["grid"]
     factor_scores = dict(factor_scores or {})
-    layers = [classes, score] + ([limiting] if limiting is not None else []) + list(factor_scores.values())
+    extra_classes = dict(extra_classes or {})
+    layers = ([classes, score] + ([limiting] if limiting is not None else [])
+              + list(factor_scores.values()) + list(extra_classes.values()))
     assert_on_grid(grid, *layers)
     if factor_scores and scheme is None:
         raise ValueError("factor_scores need a class scheme to classify factor scores")
     n = len(zones)
     fnames = list(factor_scores)
-    acc = _Acc(n, len(fnames))
+    acc = _Acc(n, len(fnames), list(extra_classes))
     geoms = zones.geometry.reset_index(drop=True)
     valid = ~(geoms.isna() | geoms.is_empty)
     sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
@@ -190,14 +199,23 @@ def zone_statistics(
         lim = _read(limiting, r0, r1, c0, c1).ravel() if limiting is not None else None
         fsc = [_read(f, r0, r1, c0, c1).ravel() for f in factor_scores.values()]
         fcls = [_factor_class(f, thresholds) for f in fsc]
+        xcls = {k: _read(v, r0, r1, c0, c1).ravel() for k, v in extra_classes.items()}
         for zi, cells, cov in zip(hits, cells_list, cov_list):
             cells = np.asarray(cells, dtype=np.int64)
             if cells.size == 0:
                 continue
             w = np.asarray(cov) * area[cells]
             acc.add(zi, w, cls[cells], sc[cells], None if lim is None else lim[cells],
-                    [f[cells] for f in fsc], [f[cells] for f in fcls])
+                    [f[cells] for f in fsc], [f[cells] for f in fcls],
+                    {k: v[cells] for k, v in xcls.items()})
     return _tables(zones, acc, fnames, factor_names or {}, id_field, name_field, suitable)
+
+
+def _class_ha(hist: np.ndarray) -> dict[str, float]:
+    """Class-column sums (m²) of one zone from its per-code weights; N = codes 4 + 5."""
+    out = {col: float(hist[code]) for code, col in CLASS_COLUMNS.items()}
+    out["N"] += float(hist[N2])
+    return out
 
 
 def _polygonal(geom):
@@ -234,15 +252,17 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         key = {k: row[k] for k in row}
         area = acc.cls[i].sum()
         row["area_ha"] = area * _HA
-        for code, col in CLASS_COLUMNS.items():
-            row[f"{col}_ha"] = acc.cls[i, code] * _HA
-        assessed = acc.cls[i, 1:5].sum()
+        ha = _class_ha(acc.cls[i])
+        for col, v in ha.items():
+            row[f"{col}_ha"] = v * _HA
+        row["N2_ha"] = acc.cls[i, N2] * _HA
+        assessed = acc.cls[i, 1:6].sum()
         suit = sum(acc.cls[i, c] for c in suitable)
         row["suitable_ha"] = suit * _HA
         row["assessed_ha"] = assessed * _HA
-        for code, col in list(CLASS_COLUMNS.items()):
+        for col, v in ha.items():
             if col != "outside":
-                row[f"{col}_share"] = acc.cls[i, code] / area if area > 0 else np.nan
+                row[f"{col}_share"] = v / area if area > 0 else np.nan
         row["suitable_share"] = suit / area if area > 0 else np.nan
         row["suitable_share_of_assessed"] = suit / assessed if assessed > 0 else np.nan
         row["valid_share"] = (acc.sw[i] / area) if area > 0 else 0.0
@@ -257,6 +277,12 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         row["score_max"] = acc.smax[i] if sw > 0 else np.nan
         for k, f in enumerate(fnames):
             row[f"mean_{f}"] = acc.fs[i, k] / acc.fw[i, k] if acc.fw[i, k] > 0 else np.nan
+        for name, arr in acc.extra.items():
+            for col, v in _class_ha(arr[i]).items():
+                if col not in ("outside",):
+                    row[f"{name}_{col}_ha"] = v * _HA
+            row[f"{name}_N2_ha"] = arr[i, N2] * _HA
+            row[f"{name}_suitable_ha"] = sum(arr[i, c] for c in suitable) * _HA
         limited = acc.lim[i, 1:250]
         if limited.sum() > 0:
             code = int(np.argmax(limited)) + 1
@@ -267,10 +293,15 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
             row["limiting_dominant_share"] = np.nan
         row["empty"] = bool(area == 0)
         rows.append(row)
-        for code, col in CLASS_COLUMNS.items():
-            tidy.append({**key, "class_code": code, "class": CLASS_NAMES[code],
+        for code in (1, 2, 3, 4, N2, EXCLUDED, NODATA, OUTSIDE):
+            tidy.append({**key, "kind": "actual", "class_code": code, "class": CLASS_NAMES[code],
                          "hectares": acc.cls[i, code] * _HA,
                          "share": acc.cls[i, code] / area if area > 0 else np.nan})
+        for name, arr in acc.extra.items():
+            for code in (1, 2, 3, 4, N2, EXCLUDED, NODATA, OUTSIDE):
+                tidy.append({**key, "kind": name, "class_code": code,
+                             "class": CLASS_NAMES[code], "hectares": arr[i, code] * _HA,
+                             "share": arr[i, code] / area if area > 0 else np.nan})
         for k, f in enumerate(fnames):
             for code, cname in _FACTOR_CLASSES.items():
                 ha = acc.fcls[i, k, code] * _HA

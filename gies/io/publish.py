@@ -138,6 +138,10 @@ def _styles(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> tuple[dic
     renderers["suitability.tif"] = pseudo
     for f, fname in (ctx.get("factor_scores_files") or {}).items():
         renderers[fname] = pseudo
+    renderers["classes_potential.tif"] = renderers["classes.tif"]
+    extra_names = _extra_categories(ctx, tr, labels, colours)
+    for fname, entries in extra_names.items():
+        renderers[fname] = qgis.paletted_renderer(entries)
     for fname, rend in renderers.items():
         tif = out / fname
         if not tif.is_file():
@@ -152,7 +156,45 @@ def _styles(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> tuple[dic
                                     colours).name)
     written.append(write_categories(out / "limiting_factor.tif", lim_names,
                                     {c: factor_colour(c) for c in lim_names}).name)
+    if (out / "classes_potential.tif").is_file():
+        written.append(write_categories(out / "classes_potential.tif",
+                                        {c: n for c, n in labels.items() if c != OUTSIDE},
+                                        colours).name)
+    for fname, entries in extra_names.items():
+        if (out / fname).is_file():
+            written.append(write_categories(out / fname, {c: n for c, _, n in entries},
+                                            {c: col for c, col, _ in entries}).name)
     return renderers, written
+
+
+def _extra_categories(ctx: dict, tr: dict, labels: dict, colours: dict) -> dict[str, list]:
+    """Paletted entries (code, colour, label) of the optional categorical outputs."""
+    m = ctx.get("manifest") or {}
+    out: dict[str, list] = {}
+    sub = {int(k): v for k, v in (m.get("subclass_codes") or {}).items()}
+    if sub:
+        entries = []
+        for code, name in sorted(sub.items()):
+            cls = 4 if name.startswith("N") else int(name[1]) if name[:1] == "S" and name[1:2].isdigit() else 0
+            colour = colours.get(cls, "#bdbdbd")
+            entries.append((code, colour, name))
+        entries.append((NODATA, colours.get(NODATA, "#bdbdbd"), tr["no_data"]))
+        out["subclasses.tif"] = entries
+        greys = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
+                 "#bd0026", "#800026"]
+        n = len(ctx.get("factor_codes") or {})
+        out["n_limiting.tif"] = [(i, greys[min(i, len(greys) - 1)], str(i)) for i in range(n + 1)]
+        out["n_limiting.tif"].append((NODATA, colours.get(NODATA, "#bdbdbd"), tr["no_data"]))
+    if m.get("combination", {}).get("seasonal"):
+        import colorsys
+
+        entries = [(0, "#bdbdbd", tr["no_season"])]
+        for i, name in enumerate(tr["months"]):
+            r, g, b = colorsys.hsv_to_rgb(i / 12, 0.65, 0.9)
+            entries.append((i + 1, f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}", name))
+        entries.append((NODATA, colours.get(NODATA, "#bdbdbd"), tr["no_data"]))
+        out["best_start_month.tif"] = entries
+    return out
 
 
 def _zones_style(ctx: dict, tr: dict, label_field: str | None) -> tuple[str, str]:
@@ -210,10 +252,14 @@ def _project(out: Path, ctx: dict, tr: dict, renderers: dict, zlayers: list[dict
             id=f"{z['layer']}_suitable_share"))
     layers = labels
     suit = [("classes.tif", tr["map_classes"], True),
+            ("classes_potential.tif", tr["map_potential"], False),
+            ("subclasses.tif", tr["map_subclasses"], False),
+            ("n_limiting.tif", tr["map_n_limiting"], False),
+            ("best_start_month.tif", tr["map_best_month"], False),
             ("limiting_factor.tif", tr["map_limiting"], False),
             ("suitability.tif", tr["score_legend"].split(" (")[0], False)]
     for fname, name, vis in suit:
-        if (out / fname).is_file():
+        if (out / fname).is_file() and fname in renderers:
             layers.append(qgis.ProjectLayer(name=name, source=fname, kind="raster",
                                             style=renderers[fname], group=tr["group_suitability"],
                                             visible=vis))
@@ -343,7 +389,10 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     except Exception:
         bounds = (b.left, b.bottom, b.right, b.top)
     layers = cfg.get("layers", {})
-    used_layers = {cfg["factors"][f]["layer"] for f in m.get("factors_used", fcodes.values())}
+    used_layers = {cfg["factors"][f]["layer"] for f in m.get("factors_used", fcodes.values())
+                   if f in cfg.get("factors", {})}
+    seasonal = cfg.get("seasonal") or {}
+    used_layers |= {seasonal[k] for k in ("tavg", "prec", "tmin") if seasonal.get(k)}
     srcs = sorted({layers[n]["source"] for n in used_layers if layers[n].get("source")})
     limit_set = prod.get("limit_set")
     rule = cfg.get("combine", {}).get("rule")

@@ -249,7 +249,7 @@ CASES: list[Case] = [
     Case("raster-without-crs", "error", "a raster without a coordinate reference system",
          with_file(no_crs, "ph.tif"), ("layers.ph", "no coordinate reference system")),
     Case("zero-overlap", "error", "a layer that does not overlap the AOI",
-         with_file(elsewhere, "ph.tif"), ("layers.ph", "does not overlap the AOI")),
+         with_file(elsewhere, "ph.tif"), ("layers.ph", "no overlap at all")),
     Case("all-nodata", "error", "a layer with no valid value in the AOI",
          with_file(all_nodata, "ph.tif"), ("layers.ph", "no valid cell")),
     Case("all-nodata-run", "error", "the same, found while running",
