@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dask
 import dask.array as dsa
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -312,20 +313,29 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
                   extra_classes=extra_classes,
                   suitable=tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable),
                   block=chunk)
-        results = {}
+        # every zones layer and the AOI in one block-wise pass over the rasters
+        parts = {"": pl.aoi.assign(zone_id="AOI", zone_name=cfg.title)[["zone_id", "zone_name", "geometry"]]}
         for zname, zones in pl.zones.items():
             spec = cfg.zones[zname]
-            results[zname] = zone_statistics(zones, id_field=spec.id_field,
-                                             name_field=spec.name_field, **kw)
-            wide = results[zname].wide
+            z = zones.assign(zone_id=zones[spec.id_field],
+                             zone_name=zones[spec.name_field] if spec.name_field else "")
+            parts[zname] = z[["zone_id", "zone_name", "geometry"]]
+        allz = pd.concat([p.assign(_layer=k) for k, p in parts.items()], ignore_index=True)
+        res = zone_statistics(gpd.GeoDataFrame(allz, geometry="geometry", crs=grid.crs),
+                              id_field="zone_id", name_field="zone_name", **kw)
+        aoi, results = res.subset(allz["_layer"] == ""), {}
+        for zname in pl.zones:
+            sub = res.subset(allz["_layer"] == zname)
+            if not cfg.zones[zname].name_field:
+                sub = sub.drop_columns(["zone_name"])
+            results[zname] = sub
+            wide = sub.wide
             empty = [str(z) for z in wide.loc[wide["empty"], "zone_id"]]
             if empty:
                 msg = (f"zones.{zname}: {len(empty)} zone(s) have no pixel inside the AOI and "
                        f"grid (rows kept with empty=True): {', '.join(empty)}")
                 warn.append(msg)
                 warnings.warn(msg, GiesWarning, stacklevel=2)
-        aoi = zone_statistics(pl.aoi.assign(zone_id="AOI", zone_name=cfg.title),
-                              id_field="zone_id", name_field="zone_name", **kw)
     with timer("tables", progress):
         write_tables(stage, results, aoi, pl)
     manifest = _manifest(pl, model, quality, warn, scheme, factor_codes)

@@ -58,6 +58,25 @@ class ZonalResult:
     class_areas: pd.DataFrame
     factor_class_areas: pd.DataFrame
 
+    def subset(self, rows) -> ZonalResult:
+        """The zones selected by a boolean sequence over the wide table's rows."""
+        rows = np.asarray(rows, dtype=bool)
+        wide = self.wide[rows].reset_index(drop=True)
+
+        def pick(df: pd.DataFrame) -> pd.DataFrame:
+            # the tidy tables hold the same number of consecutive rows for every zone
+            if df.empty:
+                return df
+            idx = np.repeat(rows, len(df) // max(len(rows), 1))
+            return df[idx].reset_index(drop=True)
+
+        return ZonalResult(wide, pick(self.class_areas), pick(self.factor_class_areas))
+
+    def drop_columns(self, cols) -> ZonalResult:
+        """The same tables without ``cols`` (e.g. an empty zone_name)."""
+        return ZonalResult(*(df.drop(columns=cols, errors="ignore")
+                             for df in (self.wide, self.class_areas, self.factor_class_areas)))
+
 
 class _Acc:
     """Per-zone accumulators (fixed size: independent of zone and grid size)."""
