@@ -741,8 +741,13 @@ def _without_bad_keys(data: dict, exc: ValidationError) -> dict | None:
             return None
         if err["type"] == "extra_forbidden":
             parent = out
-            for part in loc[:-1]:
-                parent = parent[part]
+            try:
+                for part in loc[:-1]:
+                    parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                continue  # already removed with its section
+            if not isinstance(parent, dict):
+                continue
             value = parent.pop(loc[-1], None)
             # a misspelt key most likely means its suggestion: check the rest as if it did
             match = difflib.get_close_matches(str(loc[-1]), _fields_at(Pipeline, loc[:-1]), n=1)
