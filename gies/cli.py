@@ -110,15 +110,32 @@ def cmd_run(args) -> int:
     from gies.pipeline import run
 
     progress = _Progress(args.quiet)
-    result = run(args.pipeline, progress=progress)
+    result = run(args.pipeline, progress=progress, force=getattr(args, "force", False))
     if not args.quiet:
         print(f"\nOutputs: {result.output_dir}")
         print(_summary_table(result))
+        c = result.manifest.get("cache", {})
+        if c:
+            print(f"\nCache: {c['bytes'] / 1e6:,.1f} MB in {c['folder']} "
+                  f"({len(c['reused'])} layer(s) reused, {len(c['added'])} added; "
+                  "'gies cache clear' empties it)")
         if result.warnings:
             print(f"\n{len(result.warnings)} warning(s) (also in manifest.json):")
             for w in result.warnings:
                 print(f"  - {w}")
         print(f"\nTotal time {result.timings['total']:.1f} s")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from gies.cache import LayerCache
+    from gies.config import load_pipeline
+
+    p = load_pipeline(args.pipeline)
+    cache = LayerCache(p.output_dir.parent / ".cache")
+    freed = cache.clear()
+    if not args.quiet:
+        print(f"Cache {cache.folder} cleared ({freed / 1e6:,.1f} MB freed)")
     return 0
 
 
@@ -214,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", parents=[common], help="run a pipeline file")
     p.add_argument("pipeline", type=Path)
+    p.add_argument("--force", action="store_true",
+                   help="recompute every layer instead of reusing the cache")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("cache", parents=[common], help="manage the cache of harmonised layers")
+    p.add_argument("action", choices=["clear"])
+    p.add_argument("pipeline", type=Path, help="the pipeline whose outputs folder holds the cache")
+    p.set_defaults(func=cmd_cache)
     p = sub.add_parser("validate", parents=[common], help="check a pipeline file and its data")
     p.add_argument("pipeline", type=Path)
     p.set_defaults(func=cmd_validate)

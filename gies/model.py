@@ -80,12 +80,31 @@ def ahp_from_config(ahp) -> dict:
             "ci": float(ci), "cr": float(cr)}
 
 
-def harmonise_layers(pl: Plan) -> tuple[dict[str, xr.DataArray], dict[str, dict]]:
-    """Every needed layer on the grid, in its declared units, with lazy quality counts."""
+def cacheable(spec) -> bool:
+    """Whether a layer's harmonised form is cached: continuous, one band."""
+    return spec.kind == "continuous" and not spec.monthly
+
+
+def harmonise_layers(
+    pl: Plan, *, cached: dict[str, tuple] | None = None
+) -> tuple[dict[str, xr.DataArray], dict[str, dict]]:
+    """Every needed layer on the grid, in its declared units, with quality counts.
+
+    ``cached`` maps layer names to ``(raster path, counts)`` of harmonised layers from the
+    cache (:mod:`gies.cache`): those are read back instead of recomputed, and their counts
+    (plain ints) are returned with the lazy counts of the others.
+    """
+    import rioxarray
+
     cfg = pl.pipeline.config
     chunk = cfg.processing.chunk
+    cached = cached or {}
+    need = {n for n in pl.infos if n not in cached}
+    need |= {cfg.layers[n].mixed_units.indicator for n in list(need) if cfg.layers[n].mixed_units}
     raw: dict[str, xr.DataArray] = {}
     for name, info in pl.infos.items():
+        if name not in need:
+            continue
         spec = cfg.layers[name]
         key = f"layers.{name}"
         common = dict(chunk=chunk, kind=spec.kind, nodata=spec.nodata, scale=spec.scale,
@@ -117,7 +136,19 @@ def harmonise_layers(pl: Plan) -> tuple[dict[str, xr.DataArray], dict[str, dict]
         raw[name].attrs["units"] = spec.units
     out: dict[str, xr.DataArray] = {}
     quality: dict[str, dict] = {}
+    for name, (path, counts) in cached.items():
+        da = rioxarray.open_rasterio(path, chunks={"y": chunk, "x": chunk}, masked=True,
+                                     lock=False).sel(band=1, drop=True).astype(np.float32)
+        da = da.drop_vars([c for c in da.coords if c not in ("x", "y")])
+        da = da.assign_coords(y=pl.grid.y_coords, x=pl.grid.x_coords)
+        da.attrs = {"grid": pl.grid, "units": cfg.layers[name].units, "cached": str(path)}
+        da.name = name
+        out[name] = da
+        if len(counts) > 1:
+            quality[name] = dict(counts)
     for name, da in raw.items():
+        if name in cached or name not in pl.infos:
+            continue
         spec = cfg.layers[name]
         counts: dict[str, xr.DataArray] = {"valid": da.notnull().sum()}
         if spec.mixed_units:

@@ -38,7 +38,8 @@ from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.tables import write_tables
-from gies.model import Model, build_model, harmonise_layers, scheme_of
+from gies.cache import LayerCache, folder_size, layer_key
+from gies.model import Model, build_model, cacheable, harmonise_layers, scheme_of
 from gies.plan import Plan, check_data, plan
 from gies.profile import CLASSES
 from gies.zonal import zone_statistics
@@ -129,12 +130,45 @@ def _decide_quality(pl: Plan, qcounts: dict, factors: dict[str, str], warn: list
     return report
 
 
-def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResult:
+def _digests(pl: Plan) -> dict[Path, str]:
+    """SHA-256 of every input file (used by the cache keys and the manifest)."""
+    return {f: file_digest(f) for f in _input_files(pl)}
+
+
+def _layer_files(pl: Plan, name: str) -> list[Path]:
+    depth = pl.depth_infos.get(name)
+    return [i.path for i in depth.values()] if depth else [pl.infos[name].path]
+
+
+def _cache_keys(pl: Plan, digests: dict[Path, str]) -> dict[str, str]:
+    from gies import __version__
+
+    cfg = pl.pipeline.config
+    keys = {}
+    for name in pl.infos:
+        spec = cfg.layers[name]
+        if not cacheable(spec):
+            continue
+        files = _layer_files(pl, name)
+        extra = []
+        if spec.mixed_units:
+            ind = spec.mixed_units.indicator
+            files = files + _layer_files(pl, ind)
+            extra.append(cfg.layers[ind].model_dump(mode="json"))
+        keys[name] = layer_key(version=__version__, spec=spec.model_dump(mode="json"),
+                               extra_specs=extra, grid=pl.grid, chunk=cfg.processing.chunk,
+                               digests=[digests[f] for f in files])
+    return keys
+
+
+def run(pipeline, *, progress=None, output_root: Path | None = None,
+        force: bool = False) -> RunResult:
     """Run a pipeline file end to end and return its summary.
 
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
     ``stage(name)`` and optional dask ``callbacks`` (see :mod:`gies.cli`). The result is
     published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
+    Harmonised layers are reused from ``<outputs.dir>/.cache`` unless ``force``.
     """
     t_all = time.perf_counter()
     timer = _Timer()
@@ -149,8 +183,14 @@ def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResul
             raise LayerError("\n".join(problems))
     factors = dict(pl.factors)
     warn.extend(pl.warnings)
+    out_root = output_root or p.output_dir.parent
+    cache = LayerCache(out_root / ".cache", enabled=not force)
+    with timer("checksums", progress):
+        digests = _digests(pl)
+        keys = _cache_keys(pl, digests)
+        cached = {n: hit for n, k in keys.items() if (hit := cache.get(k))}
     with timer("harmonise", progress):
-        layers, qcounts = harmonise_layers(pl)
+        layers, qcounts = harmonise_layers(pl, cached=cached)
     quality = {}
     if qcounts:
         with timer("quality", progress):
@@ -160,12 +200,14 @@ def run(pipeline, *, progress=None, output_root: Path | None = None) -> RunResul
         inside = rasterize_mask(pl.grid, [pl.aoi.geometry.iloc[0]], cfg.processing.chunk,
                                 all_touched=True)
         model = build_model(pl, layers, factors, inside)
-    out_root = output_root or p.output_dir.parent
     stage = new_run(out_root, cfg.name)
+    store = _CacheWrite(cache, keys, cached, layers, quality, factors, pl)
     try:
-        return _export(pl, model, stage, out_root, timer, progress, warn, quality, t_all)
+        return _export(pl, model, stage, out_root, timer, progress, warn, quality, t_all,
+                       digests, store)
     except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        store.abort()
         if isinstance(exc, OSError) and not isinstance(exc, GiesError):
             raise ExportError(f"outputs.dir: cannot write the result in {out_root}: "
                               f"{exc.strerror or exc}") from None
@@ -249,8 +291,10 @@ def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str) ->
     return out
 
 
-def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn) -> None:
+def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
+           cache_outputs: list[RasterOutput]) -> None:
     outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name)
+    outputs += cache_outputs
     lazy = dict(model.counts)
     lazy.update({f"valid_{f}": s.notnull().sum() for f, s in model.factor_scores.items()})
     if model.excluded is not None:
@@ -288,8 +332,42 @@ def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn) ->
         model.info["excluded_cells"] = int(extra["excluded"])
 
 
+class _CacheWrite:
+    """The harmonised layers a run adds to the cache, written in the main pass."""
+
+    def __init__(self, cache: LayerCache, keys, cached, layers, quality, factors, pl: Plan):
+        cfg = pl.pipeline.config
+        used = set(factors.values()) | {c.layer for c in cfg.constraints if c.layer}
+        self.cache = cache
+        self.todo = {n: keys[n] for n in keys if n not in cached and n in used and n in layers}
+        self.layers, self.quality, self.staging = layers, quality, None
+        self.reused = sorted(cached)
+
+    def outputs(self) -> list[RasterOutput]:
+        if not self.todo:
+            return []
+        self.staging = self.cache.staging()
+        return [RasterOutput(self.staging / f"{k}.tif", self.layers[n], "float32", np.nan,
+                             f"harmonised layer {n}", str(self.layers[n].attrs.get("units", "")))
+                for n, k in self.todo.items()]
+
+    def commit(self) -> None:
+        if self.staging is None:
+            return
+        for n, k in self.todo.items():
+            counts = {c: v for c, v in self.quality.get(n, {}).items()
+                      if c not in ("action", "removed_share")}
+            (self.staging / f"{k}.json").write_text(json.dumps(counts or {"valid": -1}),
+                                                    encoding="utf-8")
+        self.cache.commit(self.staging)
+
+    def abort(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
 def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress, warn,
-            quality, t_all) -> RunResult:
+            quality, t_all, digests, store: _CacheWrite) -> RunResult:
     p, grid, cfg = pl.pipeline, pl.grid, pl.pipeline.config
     factor_codes = {i + 1: f for i, f in enumerate(model.factor_scores)}
     if cfg.combine.rule == "grouped":
@@ -297,7 +375,8 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
             or factor_codes
     scheme = scheme_of(cfg)
     with timer("compute+write rasters", progress):
-        _write(pl, model, stage, factor_codes, progress, warn)
+        _write(pl, model, stage, factor_codes, progress, warn, store.outputs())
+    store.commit()
     with timer("zone statistics", progress):
         chunk = cfg.processing.chunk
         opened = {n: open_output(stage / f"{n}.tif", grid, chunk=chunk)
@@ -338,7 +417,9 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
                 warnings.warn(msg, GiesWarning, stacklevel=2)
     with timer("tables", progress):
         write_tables(stage, results, aoi, pl)
-    manifest = _manifest(pl, model, quality, warn, scheme, factor_codes)
+    manifest = _manifest(pl, model, quality, warn, scheme, factor_codes, digests)
+    manifest["cache"] = {"folder": str(store.cache.folder), "reused": store.reused,
+                         "added": sorted(store.todo), "bytes": folder_size(store.cache.folder)}
     with timer("maps, styles, report", progress):
         ctx = context_from_manifest(stage, manifest, language=cfg.outputs.language)
         if cfg.outputs.disclaimer is not None:
@@ -377,6 +458,10 @@ def _versions() -> dict[str, str]:
 def _input_files(pl: Plan) -> list[Path]:
     cfg = pl.pipeline.config
     files = [info.path for info in pl.infos.values()]
+    files += [i.path for d in pl.depth_infos.values() for i in d.values()]
+    files += [pl.pipeline.resolve(c.path) for c in cfg.constraints if c.path]
+    if cfg.improve:
+        files.append(pl.pipeline.resolve(cfg.improve.table))
     files += [pl.pipeline.resolve(z.path) for z in cfg.zones.values()]
     if cfg.aoi.path:
         files.append(pl.pipeline.resolve(cfg.aoi.path))
@@ -394,11 +479,11 @@ def _input_files(pl: Plan) -> list[Path]:
     return out
 
 
-def _manifest(pl: Plan, model: Model, quality, warn, scheme, factor_codes) -> dict:
+def _manifest(pl: Plan, model: Model, quality, warn, scheme, factor_codes, digests) -> dict:
     p = pl.pipeline
     cfg = p.config
     ls = p.limit_set
-    files = [{"path": str(f), "bytes": f.stat().st_size, "sha256": file_digest(f)}
+    files = [{"path": str(f), "bytes": f.stat().st_size, "sha256": digests[f]}
              for f in _input_files(pl)]
     used = [f for f in model.factor_scores if f in cfg.factors]
     limits = {f: (cfg.factors[f].params if cfg.factors[f].method else ls.limits[f]) for f in used}

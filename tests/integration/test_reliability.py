@@ -74,3 +74,39 @@ def test_inputs_are_not_modified(tmp_path, repo):
     assert _run(_pipeline(tmp_path, "senegal-sorghum.yaml", tmp_path / "o")).returncode == 0
     after = {f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in data.iterdir()}
     assert before == after
+
+
+def test_cache_reuses_harmonised_layers_after_a_weight_change(tmp_path):
+    out = tmp_path / "out"
+    p = _pipeline(tmp_path, "senegal-sorghum-laea.yaml", out)
+    r1 = _run(p)
+    assert r1.returncode == 0, r1.stderr
+    import json
+
+    m1 = json.loads((current_run(out, "senegal-sorghum-laea") / "manifest.json").read_text())
+    assert m1["cache"]["reused"] == [] and len(m1["cache"]["added"]) == 4
+    first = {t.name: rasterio.open(t).read() for t in current_run(out, "senegal-sorghum-laea").glob("score_*.tif")}
+    # change only how factors combine: the harmonised layers are reused, scores unchanged
+    p.write_text(p.read_text().replace("combine: {rule: minimum}",
+                                       "combine: {rule: weighted_mean, weights: {temperature: 1, rainfall: 2, ph: 1, slope: 1}}"))
+    assert _run(p).returncode == 0
+    run2 = current_run(out, "senegal-sorghum-laea")
+    m2 = json.loads((run2 / "manifest.json").read_text())
+    assert sorted(m2["cache"]["reused"]) == sorted(m1["cache"]["added"]) and m2["cache"]["added"] == []
+    assert m2["timings_s"]["harmonise"] <= m1["timings_s"]["harmonise"] + 0.5
+    for name, arr in first.items():
+        np.testing.assert_array_equal(rasterio.open(run2 / name).read(), arr)
+    # --force recomputes every layer and gives the same result
+    r3 = subprocess.run([sys.executable, "-m", "gies", "run", "-q", "--force", str(p)],
+                        capture_output=True, text=True)
+    assert r3.returncode == 0, r3.stderr
+    run3 = current_run(out, "senegal-sorghum-laea")
+    m3 = json.loads((run3 / "manifest.json").read_text())
+    assert m3["cache"]["reused"] == []
+    with rasterio.open(run2 / "suitability.tif") as a, rasterio.open(run3 / "suitability.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    # gies cache clear empties it
+    c = subprocess.run([sys.executable, "-m", "gies", "cache", "clear", str(p)],
+                       capture_output=True, text=True)
+    assert c.returncode == 0 and "cleared" in c.stdout
+    assert not (out / ".cache").exists()
