@@ -155,7 +155,12 @@ def _zones(ax, zones: gpd.GeoDataFrame | None, label_field: str | None, *, fonts
     z = zones[~(zones.geometry.is_empty | zones.geometry.isna())]
     if z.empty:
         return
-    z.boundary.plot(ax=ax, color="#222222", linewidth=0.6, zorder=3)
+    # outlines are drawn at map resolution: simplify to ~1/2000 of the extent first (a
+    # national boundary file can hold millions of vertices that no printed map shows)
+    x0, y0, x1, y1 = z.total_bounds
+    tol = max(x1 - x0, y1 - y0) / 2000.0
+    outlines = z.boundary.simplify(tol, preserve_topology=False) if tol > 0 else z.boundary
+    outlines.plot(ax=ax, color="#222222", linewidth=0.6, zorder=3)
     if not (labels and label_field and label_field in z.columns):
         return
     for _, row in z.iterrows():
