@@ -137,6 +137,21 @@ def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.Geo
     return zones
 
 
+def to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
+    """Polygons in the grid's CRS. Edges of lon/lat polygons follow meridians and parallels,
+    which are curves in most projections: they are densified first (segments no longer than
+    about a grid cell, at most 0.01°), so a 4-vertex box keeps its true area."""
+    from pyproj import CRS
+
+    src = CRS.from_user_input(gdf.crs)
+    if src.equals(grid.pyproj_crs):
+        return gdf
+    if src.is_geographic and not grid.is_geographic:
+        step = min(0.01, max(1e-4, min(grid.resolution) / 111_320.0))
+        gdf = gdf.set_geometry(gdf.geometry.segmentize(step))
+    return gdf.to_crs(grid.crs)
+
+
 def _grid(p: LoadedPipeline, infos, aoi: gpd.GeoDataFrame) -> Grid:
     cfg = p.config
     if cfg.grid.like:
@@ -174,11 +189,11 @@ def plan(pipeline: LoadedPipeline) -> Plan:
     warn: list[str] = []
     zones = {name: _read_zones(pipeline, name, warn) for name in cfg.zones}
     grid = _grid(pipeline, infos, aoi)
-    aoi = aoi.to_crs(grid.crs)
+    aoi = to_grid_crs(aoi, grid)
     aoi_geom = unary_union([g if g.is_valid else g.buffer(0) for g in aoi.geometry])
     aoi = gpd.GeoDataFrame({"name": ["AOI"]}, geometry=[aoi_geom], crs=grid.crs)
     for name, z in zones.items():
-        z = z.to_crs(grid.crs)
+        z = to_grid_crs(z, grid)
         z["geometry"] = z.geometry.make_valid().intersection(aoi_geom)
         zones[name] = z.reset_index(drop=True)
     shapes = {}
@@ -188,7 +203,7 @@ def plan(pipeline: LoadedPipeline) -> Plan:
             gdf = read_vector(pipeline.resolve(c.path), layer=None, key=key)
             if c.where:
                 gdf = _filter(gdf, c.where, key)
-            shapes[i] = gdf.to_crs(grid.crs)[["geometry"]]
+            shapes[i] = to_grid_crs(gdf, grid)[["geometry"]]
     _check_coverage(pipeline, grid, infos, depth_infos, aoi_geom, warn)
     return Plan(pipeline, grid, infos, aoi, zones, factors, warn, depth_infos, shapes)
 

@@ -222,7 +222,10 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
     for name, spec in layers.items():
         if used and name not in used:
             continue
-        rows.append([_e(name), f'<span class="mono">{_e(Path(spec.get("path", "")).name)}</span>',
+        files = [spec["path"]] if spec.get("path") else list(
+            (spec.get("depth_mean") or {}).get("paths", {}).values())
+        names = ", ".join(Path(f).name for f in files)
+        rows.append([_e(name), f'<span class="mono">{_e(names)}</span>',
                      _e(spec.get("units", "")), _e(spec.get("source", ""))])
     if rows:
         s.append(_table([tr["layer"], tr["file"], tr["units"], tr["source"]], rows))
