@@ -236,6 +236,22 @@ def _plausibility_quantity(spec) -> str | None:
         return None
 
 
+def _lookup_codes(pl: Plan, layer: str, sample: np.ndarray) -> list[str]:
+    """Codes of a categorical layer (in a sample) that a lookup factor does not map."""
+    cfg = pl.pipeline.config
+    out = []
+    codes = {int(v) for v in np.unique(sample[np.isfinite(sample)])}
+    for fname, f in cfg.factors.items():
+        if f.layer != layer or f.method != "lookup" or f.params.get("default") is not None:
+            continue
+        table = {int(k) for k in (f.params.get("table") or {})}
+        missing = sorted(codes - table)
+        if missing:
+            out.append(f"factors.{fname}.params.table: codes {missing[:20]} of layers.{layer} "
+                       "are not in the lookup table; add them or give a 'default'")
+    return out
+
+
 def check_data(pl: Plan) -> list[str]:
     """Sampled data checks (see module docstring). Returns problems; never computes a layer.
 
@@ -266,8 +282,10 @@ def check_data(pl: Plan) -> list[str]:
             problems.append(f"{key}: no valid cell in {info.path} (all no data); check its "
                             "nodata value and the layer's nodata key")
             continue
+        problems += _lookup_codes(pl, name, sample)
         quantity = _plausibility_quantity(spec)
-        if quantity and not spec.mixed_units and not spec.derive and not spec.plausible:
+        same_quantity = not spec.derive or spec.derive.stat in ("mean", "min", "max")
+        if quantity and same_quantity and not spec.mixed_units and not spec.plausible:
             try:
                 hz.check_plausible(sample, quantity=quantity, units=spec.units, layer_name=key)
             except UnitError as exc:

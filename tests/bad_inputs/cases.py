@@ -104,6 +104,35 @@ def ph_times_ten(tmp: Path) -> Path:
     return _rewrite(tmp, "ph.tif", lambda d: d * 10)
 
 
+def half_tile(tmp: Path) -> Path:
+    """ph.tif cut to its western half (the AOI is the whole tile)."""
+    import rasterio
+
+    with rasterio.open(SEN / "ph.tif") as src:
+        prof, data = src.profile, src.read()
+    prof.update(width=30)
+    out = tmp / "ph.tif"
+    with rasterio.open(out, "w", **prof) as dst:
+        dst.write(data[:, :, :30])
+    return out
+
+
+def codes_raster(tmp: Path) -> Path:
+    """A uint8 land-cover-like layer on the tile with codes 10, 20 and 50."""
+    import rasterio
+
+    with rasterio.open(SEN / "ph.tif") as src:
+        prof = src.profile
+    prof.update(dtype="uint8", nodata=0)
+    data = np.full((1, 60, 60), 10, dtype="uint8")
+    data[:, 30:, :] = 20
+    data[:, 50:, 50:] = 50
+    out = tmp / "landcover.tif"
+    with rasterio.open(out, "w", **prof) as dst:
+        dst.write(data)
+    return out
+
+
 def zones_file(tmp: Path, fn) -> Path:
     import geopandas as gpd
 
@@ -260,6 +289,39 @@ CASES: list[Case] = [
          sub("senegal/ta.tif", "senegal/ph.tif"), ("layers.temperature", "12-band")),
     Case("implausible-values", "warning", "pH stored ×10: every cell outside the plausible range",
          with_file(ph_times_ten, "ph.tif"), ("layers.ph",), command="run"),
+    Case("temperature-times-ten", "error", "temperature stored ×10 (WorldClim 1.4 style) declared as °C",
+         with_file(lambda t: _rewrite(t, "ta.tif", lambda d: d * 10), "ta.tif"),
+         ("layers.temperature", "implausible", "declare scale")),
+    Case("partial-overlap", "error", "a layer covering only part of the AOI (coverage: require)",
+         with_file(half_tile, "ph.tif"), ("layers.ph", "coverage: warn")),
+    Case("partial-overlap-warn", "warning", "the same with coverage: warn",
+         lambda t: with_file(half_tile, "ph.tif")(t).replace("plausible: [3, 10]", "plausible: [3, 10]\n    coverage: warn"),
+         ("layers.ph",), command="run"),
+    Case("unmapped-codes", "error", "a categorical layer with codes missing from the lookup table",
+         lambda t: base(t).replace("  ph: {layer: ph}", "  ph: {layer: ph}\n  landcover: {layer: landcover, method: lookup, units: '1', params: {table: {10: 1.0, 20: 0.5}}}")
+         .replace("layers:\n", f"layers:\n  landcover: {{path: {codes_raster(t)}, units: '1', kind: categorical}}\n"),
+         ("factors.landcover.params.table", "not in the lookup table")),
+    Case("unknown-scoring-function", "error", "a factor scored by a function that does not exist",
+         sub("  ph: {layer: ph}", "  ph: {layer: ph, method: trapezoidal, params: {limits: [4, 5, 7, 8]}}"),
+         ("factors.ph.method", "unknown scoring function", "did you mean 'trapezoid'")),
+    Case("wrong-parameter", "error", "a scoring parameter the function does not take",
+         sub("  ph: {layer: ph}", "  ph: {layer: ph, method: gaussian, params: {mid: 6.5, spread: 1, lower: 4, upper: 9}}"),
+         ("factors.ph.params", "gaussian")),
+    Case("weights-not-normalisable", "error", "weights that are all zero",
+         sub("combine: {rule: minimum}", "combine: {rule: weighted_mean, weights: {temperature: 0, rainfall: 0, ph: 0}}"),
+         ("combine.weights", "positive sum")),
+    Case("weights-missing-factor", "error", "weights that miss a factor",
+         sub("combine: {rule: minimum}", "combine: {rule: weighted_mean, weights: {temperature: 1, rainfall: 1}}"),
+         ("combine.weights", "exactly once")),
+    Case("ahp-inconsistent", "error", "an inconsistent AHP matrix (CR > 0.1)",
+         sub("combine: {rule: minimum}", "combine:\n  rule: weighted_mean\n  ahp:\n    factors: [temperature, rainfall, ph]\n    matrix: [[1, 9, 1/9], [1/9, 1, 9], [9, 1/9, 1]]"),
+         ("combine.ahp", "consistency ratio")),
+    Case("ahp-not-reciprocal", "error", "an AHP matrix that is not reciprocal",
+         sub("combine: {rule: minimum}", "combine:\n  rule: weighted_mean\n  ahp:\n    factors: [temperature, rainfall, ph]\n    matrix: [[1, 3, 5], [3, 1, 3], [1/5, 1/3, 1]]"),
+         ("combine.ahp", "reciprocal")),
+    Case("where-not-parsable", "error", "an exclusion filter that is not FIELD OP VALUE",
+         sub("combine: {rule: minimum}", "combine: {rule: minimum}\nconstraints: [{type: vector, path: " + str(SEN / "ne10m_admin1_SEN.geojson") + ", where: \"__import__('os')\"}]"),
+         ("constraints.0.where", "FIELD OP VALUE")),
     # -- zones ------------------------------------------------------------------------------
     Case("zones-missing-file", "error", "zones file not found",
          sub("ne10m_admin1_SEN.geojson", "nope.geojson"), ("zones.regions", "file not found")),
