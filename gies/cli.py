@@ -110,7 +110,8 @@ def cmd_run(args) -> int:
     from gies.pipeline import run
 
     progress = _Progress(args.quiet)
-    result = run(args.pipeline, progress=progress, force=getattr(args, "force", False))
+    result = run(args.pipeline, progress=progress, force=getattr(args, "force", False),
+                 scheduler=getattr(args, "scheduler", None), workers=getattr(args, "workers", None))
     if not args.quiet:
         print(f"\nOutputs: {result.output_dir}")
         print(_summary_table(result))
@@ -233,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline", type=Path)
     p.add_argument("--force", action="store_true",
                    help="recompute every layer instead of reusing the cache")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster (tcp://host:8786; default "
+                   "$DASK_SCHEDULER_ADDRESS); its workers must see the same file paths")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="threads of the local scheduler (default: one per core)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("cache", parents=[common], help="manage the cache of harmonised layers")
     p.add_argument("action", choices=["clear"])

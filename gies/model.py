@@ -46,7 +46,7 @@ class Model:
     n_limiting: xr.DataArray | None = None
     best_month: xr.DataArray | None = None
     excluded: xr.DataArray | None = None
-    counts: dict[str, xr.DataArray] = field(default_factory=dict)  # lazy 0-d counts
+    counts: dict[str, xr.DataArray] = field(default_factory=dict)  # lazy boolean layers to count
     info: dict = field(default_factory=dict)  # weights, AHP, improvement steps (manifest)
 
 
@@ -173,7 +173,7 @@ def _factor_units(pl: Plan, fname: str) -> str:
 
 
 def _score_factor(pl: Plan, fname: str, layer: xr.DataArray):
-    """(score, class or None, unmatched count or None) of one factor."""
+    """(score, class or None, lazy boolean layer of unmatched cells or None) of one factor."""
     cfg = pl.pipeline.config
     fspec = cfg.factors[fname]
     ls = pl.pipeline.limit_set
@@ -187,7 +187,7 @@ def _score_factor(pl: Plan, fname: str, layer: xr.DataArray):
             s.name = f"{fname}_score"
         else:
             s = sc.class_scores(c, scores=cfg.scoring.class_scores)
-        return s, c, u.sum()
+        return s, c, u
     if method == "trapezoid":
         limits = fspec.params.get("limits") if fspec.method else ls.limits[fname]
         return sc.trapezoid(layer, limits=limits), None, None
@@ -195,7 +195,7 @@ def _score_factor(pl: Plan, fname: str, layer: xr.DataArray):
     out = sc.SCORERS[method](layer, **params)
     unmatched = None
     if method == "lookup" and params.get("default") is None:
-        unmatched = sc.lookup_unmapped(layer, table=params["table"]).sum()
+        unmatched = sc.lookup_unmapped(layer, table=params["table"])
     return out, None, unmatched
 
 

@@ -36,6 +36,7 @@ from gies.errors import DataQualityWarning, ExportError, GiesError, GiesWarning,
 from gies.grid import Grid
 from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
+from gies.io.stream import write_windows
 from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.tables import write_tables
 from gies.cache import LayerCache, folder_size, layer_key
@@ -161,15 +162,51 @@ def _cache_keys(pl: Plan, digests: dict[Path, str]) -> dict[str, str]:
     return keys
 
 
-def run(pipeline, *, progress=None, output_root: Path | None = None,
-        force: bool = False) -> RunResult:
+def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool = False,
+        scheduler: str | None = None, workers: int | None = None) -> RunResult:
     """Run a pipeline file end to end and return its summary.
 
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
     ``stage(name)`` and optional dask ``callbacks`` (see :mod:`gies.cli`). The result is
     published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
     Harmonised layers are reused from ``<outputs.dir>/.cache`` unless ``force``.
+
+    ``scheduler`` is the address of an existing Dask cluster (``tcp://host:8786``; default
+    ``$DASK_SCHEDULER_ADDRESS``) whose workers see the same file paths: every chunk is then
+    computed on the cluster and streamed back window by window to be written here. Otherwise
+    the local threaded scheduler runs with ``workers`` threads (default: one per core).
+    Chunking is fixed by the pipeline, so results do not depend on either.
     """
+    import os
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        return _run_on_cluster(pipeline, address, progress=progress, output_root=output_root,
+                               force=force)
+    if workers:
+        with dask.config.set(num_workers=int(workers)):
+            return _run(pipeline, progress=progress, output_root=output_root, force=force)
+    return _run(pipeline, progress=progress, output_root=output_root, force=force)
+
+
+def _run_on_cluster(pipeline, address: str, **kw) -> RunResult:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        raise GiesError("running on a cluster needs the 'distributed' package") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise GiesError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        return _run(pipeline, client=client, **kw)
+    finally:
+        client.close()
+
+
+def _run(pipeline, *, progress=None, output_root: Path | None = None, force: bool = False,
+         client=None) -> RunResult:
+    """:func:`run` on the chosen scheduler (``client``: a distributed Client or None)."""
     t_all = time.perf_counter()
     timer = _Timer()
     warn: list[str] = []
@@ -194,7 +231,10 @@ def run(pipeline, *, progress=None, output_root: Path | None = None,
     quality = {}
     if qcounts:
         with timer("quality", progress):
-            computed = dask.compute({k: dict(v) for k, v in qcounts.items()})[0]
+            lazy_q = {k: {c: v for c, v in d.items() if hasattr(v, "compute")} for k, d in qcounts.items()}
+            done = (client.compute(lazy_q, sync=True) if client is not None
+                    else dask.compute(lazy_q)[0])
+            computed = {k: {**qcounts[k], **done.get(k, {})} for k in qcounts}
             quality = _decide_quality(pl, computed, factors, warn)
     with timer("model", progress):
         inside = rasterize_mask(pl.grid, [pl.aoi.geometry.iloc[0]], cfg.processing.chunk,
@@ -204,7 +244,7 @@ def run(pipeline, *, progress=None, output_root: Path | None = None,
     store = _CacheWrite(cache, keys, cached, layers, quality, factors, pl)
     try:
         return _export(pl, model, stage, out_root, timer, progress, warn, quality, t_all,
-                       digests, store)
+                       digests, store, client)
     except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
         store.abort()
@@ -292,16 +332,22 @@ def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str) ->
 
 
 def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
-           cache_outputs: list[RasterOutput]) -> None:
+           cache_outputs: list[RasterOutput], client=None) -> None:
     outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name)
     outputs += cache_outputs
-    lazy = dict(model.counts)
-    lazy.update({f"valid_{f}": s.notnull().sum() for f, s in model.factor_scores.items()})
+    # boolean layers whose cells are counted in the same pass
+    counted = dict(model.counts)
+    counted.update({f"valid_{f}": s.notnull() for f, s in model.factor_scores.items()})
     if model.excluded is not None:
-        lazy["excluded"] = (model.excluded & (model.classes != cls_mod.OUTSIDE)).sum()
+        counted["excluded"] = model.excluded & (model.classes != cls_mod.OUTSIDE)
     try:
-        extra = write_rasters(pl.grid, outputs, extra=lazy,
-                              callbacks=getattr(progress, "callbacks", ()))
+        if client is not None:
+            extra = write_windows(pl.grid, outputs, counted=counted, client=client,
+                                  progress=progress)
+        else:
+            extra = write_rasters(pl.grid, outputs,
+                                  extra={k: v.sum() for k, v in counted.items()},
+                                  callbacks=getattr(progress, "callbacks", ()))
     except (RasterioError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, ExportError) else exc
         if isinstance(cause, RasterioError):
@@ -367,7 +413,7 @@ class _CacheWrite:
 
 
 def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress, warn,
-            quality, t_all, digests, store: _CacheWrite) -> RunResult:
+            quality, t_all, digests, store: _CacheWrite, client=None) -> RunResult:
     p, grid, cfg = pl.pipeline, pl.grid, pl.pipeline.config
     factor_codes = {i + 1: f for i, f in enumerate(model.factor_scores)}
     if cfg.combine.rule == "grouped":
@@ -375,7 +421,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
             or factor_codes
     scheme = scheme_of(cfg)
     with timer("compute+write rasters", progress):
-        _write(pl, model, stage, factor_codes, progress, warn, store.outputs())
+        _write(pl, model, stage, factor_codes, progress, warn, store.outputs(), client)
     store.commit()
     with timer("zone statistics", progress):
         chunk = cfg.processing.chunk

@@ -1,0 +1,127 @@
+"""Writing outputs computed on a Dask cluster: window by window, streamed to this process.
+
+On a distributed cluster the workers cannot write into the files this process is building,
+so the grid is cut into windows of the pipeline's chunk size; a few windows at a time are
+computed on the cluster (all outputs of a window in one request, so the work they share is
+done once) and written here as they arrive. Memory in this process is bounded by
+``in_flight`` windows, never the whole grid. Cell counts requested with ``counted`` (boolean
+layers) are summed window by window in the same pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import dask
+import numpy as np
+import rasterio
+import xarray as xr
+from rasterio.windows import Window
+
+from gies.errors import ExportError
+from gies.grid import Grid
+from gies.io.rasters import RasterOutput, _profile, _to_cog
+
+__all__ = ["write_windows", "windows"]
+
+
+def windows(grid: Grid, size: int) -> list[tuple[slice, slice]]:
+    """Row-major windows of ``size`` pixels covering the grid."""
+    rows, cols = grid.shape
+    return [(slice(r, min(r + size, rows)), slice(c, min(c + size, cols)))
+            for r in range(0, rows, size) for c in range(0, cols, size)]
+
+
+def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[str, xr.DataArray],
+                  client, progress=None, in_flight: int | None = None) -> dict[str, int]:
+    """Compute every output on ``client`` window by window and write them here.
+
+    Returns the number of True cells of each ``counted`` layer.
+    """
+    from distributed import as_completed
+
+    first = outputs[0].data
+    size = int(max(first.data.chunksize)) if hasattr(first.data, "chunksize") else 1024
+    wins = windows(grid, size)
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    in_flight = in_flight or 2 * n_workers
+    names = list(counted)
+    totals = dict.fromkeys(names, 0)
+    tmp_paths = [o.path.with_suffix(".raw.tif") for o in outputs]
+    datasets = []
+    lock = threading.Lock()
+    bar = _Bar(progress, len(wins))
+    try:
+        for out, tmp in zip(outputs, tmp_paths):
+            ds = rasterio.open(tmp, "w", **_profile(grid, out))
+            ds.set_band_description(1, out.description)
+            ds.set_band_unit(1, out.units)
+            ds.update_tags(1, units=out.units, **out.tags)
+            if out.colormap:
+                ds.write_colormap(1, out.colormap)
+            datasets.append(ds)
+
+        def submit(win):
+            rs, cs = win
+            parts = [o.data.data[rs, cs] for o in outputs]
+            parts += [counted[k].data[rs, cs].sum() for k in names]
+            # one task graph per window: the work its outputs share is done once
+            fut = client.compute(dask.delayed(tuple)(parts))
+            return fut, win
+
+        pending = {}
+        queue = list(wins)
+        while queue and len(pending) < in_flight:
+            fut, win = submit(queue.pop(0))
+            pending[fut] = win
+        ac = as_completed(list(pending))
+        for fut in ac:
+            win = pending.pop(fut)
+            values = fut.result()
+            rs, cs = win
+            w = Window.from_slices(rs, cs)
+            with lock:
+                for ds, out, block in zip(datasets, outputs, values[: len(outputs)]):
+                    ds.write(np.asarray(block).astype(out.dtype, copy=False), 1, window=w)
+            for k, v in zip(names, values[len(outputs):]):
+                totals[k] += int(v)
+            bar.advance()
+            if queue:
+                nf, nw = submit(queue.pop(0))
+                pending[nf] = nw
+                ac.add(nf)
+    except OSError as exc:
+        raise ExportError(f"cannot write rasters in {outputs[0].path.parent}: {exc}") from exc
+    finally:
+        for ds in datasets:
+            ds.close()
+        bar.close()
+    for out, tmp in zip(outputs, tmp_paths):
+        _to_cog(tmp, out)
+        Path(tmp).unlink()
+    return totals
+
+
+class _Bar:
+    """A rich progress bar over windows (silent without a progress object)."""
+
+    def __init__(self, progress, total: int):
+        self.bar = None
+        console = getattr(progress, "console", None)
+        if console is not None and not getattr(progress, "quiet", True):
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress("  cluster windows", BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=console, transient=True)
+            self.task = self.bar.add_task("windows", total=total)
+            self.bar.start()
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
