@@ -414,7 +414,7 @@ class _CacheWrite:
 
 def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress, warn,
             quality, t_all, digests, store: _CacheWrite, client=None) -> RunResult:
-    p, grid, cfg = pl.pipeline, pl.grid, pl.pipeline.config
+    grid, cfg = pl.grid, pl.pipeline.config
     factor_codes = {i + 1: f for i, f in enumerate(model.factor_scores)}
     if cfg.combine.rule == "grouped":
         factor_codes = {int(k): v for k, v in model.limiting.attrs.get("factors", {}).items()} \

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gies.errors import ConfigError, ProfileError, UnitError
+from gies.errors import ProfileError, UnitError
 from gies.units import parse_unit
 from gies.yamlio import LoadedYaml, load_yaml
 

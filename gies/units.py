@@ -21,7 +21,7 @@ import numpy as np
 from gies.errors import UnitError
 
 __all__ = [
-    "Unit", "parse_unit", "convert", "conversion", "UNITS", "PLAUSIBLE", "PLAUSIBLE_QUANTITIES",
+    "Unit", "parse_unit", "convert", "conversion", "UNITS", "PLAUSIBLE_QUANTITIES",
 ]
 
 
@@ -127,17 +127,7 @@ def convert(values, src: str, dst: str):
     return values * a + b
 
 
-# Physically plausible ranges per quantity, in the quantity's *target* units, used to catch
-# wrong declarations (the classic ×10) and implausible cells. Wide on purpose: they flag
-# impossible values, not unusual ones.
-PLAUSIBLE: dict[str, tuple[str, float, float]] = {
-    "ph": ("pH", 2.0, 11.0),
-    "temperature": ("degC", -60.0, 60.0),
-    "cec": ("cmol(c)/kg", 0.0, 200.0),
-}
-
-
-# Plausible ranges per *physical quantity of a layer* (finer than the unit quantities above:
+# Plausible ranges per *physical quantity of a layer* (finer than the unit quantities:
 # annual and monthly rainfall are both "length"), used by
 # :func:`gies.harmonise.check_plausible` on a small sample to catch ×10 / K / fraction
 # mistakes before a run. Wide on purpose. ``degrees`` (slope angle) is not a table unit and
