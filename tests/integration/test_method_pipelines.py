@@ -75,3 +75,32 @@ def test_equal_area_grid_with_derived_slope(run_pipeline):
         slope_score = ds.read(1)
     v = slope_score[~np.isnan(slope_score)]
     assert v.size > 10_000 and v.min() >= 0 and v.max() <= 1
+
+
+def test_code_and_threshold_constraints(tmp_path, repo):
+    """Exclusions from raster codes (WorldCover-like built-up 50, water 80) and a threshold."""
+    import gies
+
+    with rasterio.open(repo / "data/sample/senegal/ph.tif") as src:
+        prof = src.profile
+    prof.update(dtype="uint8", nodata=0)
+    lc = np.full((1, 60, 60), 40, dtype="uint8")        # cropland
+    lc[:, :10, :] = 50                                   # built-up: top 10 rows
+    lc[:, 10:15, :20] = 80                               # water
+    with rasterio.open(tmp_path / "landcover.tif", "w", **prof) as dst:
+        dst.write(lc)
+    text = (repo / "pipelines/senegal-sorghum.yaml").read_text().replace("../", f"{repo}/")
+    text = text.replace(f"dir: {repo}/outputs", f"dir: {tmp_path / 'out'}")
+    text = text.replace("layers:\n", f"layers:\n  landcover: {{path: {tmp_path / 'landcover.tif'}, units: '1', kind: categorical}}\n")
+    text += ("constraints:\n  - {type: codes, layer: landcover, codes: [50, 80]}\n"
+             "  - {type: threshold, layer: ph, above: 7.2}\n")
+    (tmp_path / "p.yaml").write_text(text)
+    r = gies.run(tmp_path / "p.yaml", output_root=tmp_path / "out")
+    with rasterio.open(r.output_dir / "classes.tif") as ds:
+        classes = ds.read(1)
+    ph = rasterio.open(repo / "data/sample/senegal/ph.tif").read(1)
+    expected = (lc[0] == 50) | (lc[0] == 80) | (ph > 7.2)
+    assert np.array_equal(classes == 253, expected)
+    a = r.aoi_summary.iloc[0]
+    assert a["excluded_ha"] > 0
+    assert r.manifest["combination"]["excluded_cells"] == int(expected.sum())
