@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Run one gies pipeline in this (fresh) process and print per-pass usage for bench/run.py.
 
-    python bench/gies_child.py PIPELINE.yaml [--out-root DIR]
+    python bench/gies_child.py PIPELINE.yaml [--out-root DIR] [--warm]
+
+Runs are cold by default (``gies.run(..., force=True)``: no harmonised layer is reused from
+gies's layer cache, which would skip the warp; the cache is still written, as on a first run).
 
 Wall time per pass comes from gies itself (manifest.json ``timings_s``). CPU seconds and peak
 RSS per pass come from :class:`gies.profiling.Meter`, attached to the pipeline's pass timer
@@ -21,6 +24,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("pipeline")
     ap.add_argument("--out-root", default=None)
+    ap.add_argument("--warm", action="store_true",
+                    help="let gies reuse harmonised layers from its cache (default: cold run)")
     a = ap.parse_args()
     t0 = time.perf_counter()
     import gies
@@ -44,6 +49,10 @@ def main():
         hooked = True
     warnings.simplefilter("ignore")
     kw = {"output_root": Path(a.out_root)} if a.out_root else {}
+    import inspect
+
+    if "force" in inspect.signature(gies.run).parameters and not a.warm:
+        kw["force"] = True  # a cold run: harmonised layers are never reused from the cache
     res = gies.run(a.pipeline, **kw)
     manifest = json.loads((Path(res.output_dir) / "manifest.json").read_text())
     out = {"timings_s": manifest.get("timings_s", {}), "passes": meter.as_dict() if hooked else {},

@@ -5,7 +5,7 @@ A harmonised layer (on the grid, in its declared units, after mixed-unit and pla
 checks) is stored as a compressed tiled GeoTIFF ``<key>.tif`` with its quality counts in
 ``<key>.json``, under ``<outputs.dir>/.cache/``. The key is the SHA-256 of
 
-* the gies version,
+* the gies version and the warp parameters (tile size, transformer tolerance),
 * the layer's configuration (and that of its mixed-unit indicator),
 * the target grid and the processing chunk size,
 * the SHA-256 of every input file the layer is computed from,
@@ -29,8 +29,12 @@ __all__ = ["LayerCache", "layer_key", "folder_size"]
 def layer_key(*, version: str, spec: dict, extra_specs: list[dict], grid, chunk: int,
               digests: list[str]) -> str:
     """The cache key of one harmonised layer (see module docstring)."""
+    from gies import harmonise
+
     payload = {
         "gies": version,
+        # the warp itself: a change of algorithm must not reuse layers warped the old way
+        "warp": [harmonise.WARP_TILE, harmonise.WARP_TOLERANCE],
         "spec": spec,
         "extra": extra_specs,
         "grid": [grid.crs, list(grid.transform)[:6], list(grid.shape)],

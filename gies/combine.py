@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
@@ -52,18 +53,50 @@ def minimum(scores: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataAr
     >>> s.values.tolist(), lim.values.tolist()
     ([[1.0, 0.30000001192092896, 0.20000000298023224]], [[0, 2, 1]])
     """
-    stack = _stack(scores)
+    if not scores:
+        raise ValueError("nothing to combine: no factors")
     names = list(scores)
-    score = stack.min("factor", skipna=False).astype(np.float32)
-    idx = stack.fillna(np.inf).argmin("factor").astype(np.uint8) + 1
-    limiting = xr.where((score < 1) & score.notnull(), idx, NO_LIMITATION).astype(np.uint8)
     first = next(iter(scores.values()))
+    assert_on_grid(grid_of(first), *scores.values())
+    arrays = [s.transpose(*first.dims).data for s in scores.values()]
+    if any(isinstance(a, dsa.Array) for a in arrays):
+        # one fused task per chunk computes both outputs (no stacked copy, no dask argmin
+        # reduction tree); the two slices share it within a compute
+        ref = next(a for a in arrays if isinstance(a, dsa.Array))
+        arrays = [(a if isinstance(a, dsa.Array) else dsa.from_array(np.asarray(a), chunks=ref.chunks))
+                  .rechunk(ref.chunks) for a in arrays]
+        both = dsa.map_blocks(_min_argmin_np, *arrays, dtype=np.float32, new_axis=0,
+                              chunks=((2,),) + ref.chunks, meta=np.array((), dtype=np.float32))
+        score, limiting = both[0], both[1].astype(np.uint8)
+    else:
+        res = _min_argmin_np(*[np.asarray(a) for a in arrays])
+        score, limiting = res[0], res[1].astype(np.uint8)
     codes = {str(i + 1): n for i, n in enumerate(names)}
     return (
-        _finish(first, score.data, "suitability", "1", {"rule": "minimum"}),
-        _finish(limiting.transpose(*first.dims), limiting.data, "limiting_factor", "class",
-                {"factors": codes}),
+        _finish(first, score, "suitability", "1", {"rule": "minimum"}),
+        _finish(first, limiting, "limiting_factor", "class", {"factors": codes}),
     )
+
+
+def _min_argmin_np(*blocks) -> np.ndarray:
+    """``[min, 1-based argmin or NO_LIMITATION]`` of equally shaped blocks, stacked as float32
+    (NaN in any block -> NaN and code 0; ties -> the first; minimum 1 -> code 0)."""
+    dt = np.result_type(*[np.asarray(b).dtype for b in blocks])
+    run = np.array(blocks[0], dtype=dt, copy=True)
+    anynan = np.isnan(run)
+    run[anynan] = np.inf
+    idx = np.ones(run.shape, dtype=np.uint8)
+    for i, b in enumerate(blocks[1:], start=2):
+        b = np.asarray(b, dtype=dt)
+        bn = np.isnan(b)
+        anynan |= bn
+        less = b < run  # NaN compares False: a missing factor never limits
+        np.copyto(run, b, where=less)
+        idx[less] = i
+    score = run.astype(np.float32)
+    score[anynan] = np.nan
+    lim = np.where((score < 1) & ~anynan, idx, NO_LIMITATION).astype(np.float32)
+    return np.stack([score, lim])
 
 
 def maximum_limitation(classes: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:

@@ -393,8 +393,10 @@ class _CacheWrite:
         if not self.todo:
             return []
         self.staging = self.cache.staging()
+        # internal files: compressed tiled GeoTIFFs written in the pass, no COG copy
         return [RasterOutput(self.staging / f"{k}.tif", self.layers[n], "float32", np.nan,
-                             f"harmonised layer {n}", str(self.layers[n].attrs.get("units", "")))
+                             f"harmonised layer {n}", str(self.layers[n].attrs.get("units", "")),
+                             cog=False)
                 for n, k in self.todo.items()]
 
     def commit(self) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
@@ -46,6 +47,8 @@ CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA
                  OUTSIDE: "outside"}
 """Wide-table class columns; ``N`` counts codes 4 and 5 (N1 + N2), ``N2_ha`` code 5 alone."""
 _HA = 1e-4
+#: GDAL block cache (MB) while reading the rasters back, each block once.
+GDAL_CACHE_MB = 64
 _BINS = 1000
 _FACTOR_CLASSES = {1: "S1", 2: "S2", 3: "S3", 4: "N", 0: "nodata"}
 
@@ -117,6 +120,48 @@ class _Acc:
             self.fw[i, k] += w[okf].sum()
             self.fs[i, k] += (w[okf] * f[okf]).sum()
             self.fcls[i, k] += np.bincount(fc, weights=w, minlength=5)[:5]
+
+
+    def add_block(self, zs: np.ndarray, lens: np.ndarray, w: np.ndarray, cls: np.ndarray,
+                  sc: np.ndarray, lim, fsc, fclass, extra=None):
+        """:meth:`add` for several zones at once: ``zs`` (distinct zone indices) own
+        consecutive segments of ``lens[k]`` cells of the other arrays; every sum is one
+        ``np.bincount`` over (segment, value) instead of a Python loop over zones."""
+        m = len(zs)
+        zl = np.repeat(np.arange(m, dtype=np.int64), lens)
+
+        def hist2(codes, weights, width):
+            idx = zl * width + np.asarray(codes, dtype=np.int64)
+            return np.bincount(idx, weights=weights, minlength=m * width).reshape(m, width)
+
+        self.cls[zs] += hist2(cls, w, 256)
+        for k, v in (extra or {}).items():
+            self.extra[k][zs] += hist2(v, w, 256)
+        ok = ~np.isnan(sc)
+        if ok.any():
+            zo, wv, sv = zl[ok], w[ok], sc[ok].astype(np.float64)
+            self.sw[zs] += np.bincount(zo, weights=wv, minlength=m)
+            self.s1[zs] += np.bincount(zo, weights=wv * sv, minlength=m)
+            self.s2[zs] += np.bincount(zo, weights=wv * sv * sv, minlength=m)
+            starts = np.r_[0, np.flatnonzero(np.diff(zo)) + 1]
+            segs = zo[starts]
+            lo, hi = np.full(m, np.inf), np.full(m, -np.inf)
+            lo[segs] = np.minimum.reduceat(sv, starts)
+            hi[segs] = np.maximum.reduceat(sv, starts)
+            self.smin[zs] = np.minimum(self.smin[zs], lo)
+            self.smax[zs] = np.maximum(self.smax[zs], hi)
+            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
+            self.hist[zs] += np.bincount(zo * _BINS + b, weights=wv,
+                                         minlength=m * _BINS).reshape(m, _BINS)
+        if lim is not None:
+            self.lim[zs] += hist2(lim, w, 256)
+        for k, (f, fc) in enumerate(zip(fsc, fclass)):
+            h = hist2(fc, w, 5)  # class 0 <=> no score
+            self.fcls[zs, k] += h
+            self.fw[zs, k] += h[:, 1:].sum(axis=1)
+            wf = w * f
+            wf[np.isnan(wf)] = 0.0
+            self.fs[zs, k] += np.bincount(zl, weights=wf, minlength=m)
 
 
 def weighted_quantile_from_hist(hist: np.ndarray, q: float) -> float:
@@ -196,6 +241,15 @@ def zone_statistics(
     sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
     valid_idx = np.nonzero(valid.to_numpy())[0]
     thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
+    # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limiting,
+                    factor_scores, extra_classes, thresholds)
+    return _tables(zones, acc, fnames, factor_names or {}, id_field, name_field, suitable)
+
+
+def _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limiting,
+                factor_scores, extra_classes, thresholds) -> None:
     for r0, r1, c0, c1 in _blocks(grid, block):
         t = grid.transform
         bbox = box(t.c + c0 * t.a, t.f + r1 * t.e, t.c + c1 * t.a, t.f + r0 * t.e)
@@ -219,15 +273,17 @@ def zone_statistics(
         fsc = [_read(f, r0, r1, c0, c1).ravel() for f in factor_scores.values()]
         fcls = [_factor_class(f, thresholds) for f in fsc]
         xcls = {k: _read(v, r0, r1, c0, c1).ravel() for k, v in extra_classes.items()}
-        for zi, cells, cov in zip(hits, cells_list, cov_list):
-            cells = np.asarray(cells, dtype=np.int64)
-            if cells.size == 0:
-                continue
-            w = np.asarray(cov) * area[cells]
-            acc.add(zi, w, cls[cells], sc[cells], None if lim is None else lim[cells],
-                    [f[cells] for f in fsc], [f[cells] for f in fcls],
-                    {k: v[cells] for k, v in xcls.items()})
-    return _tables(zones, acc, fnames, factor_names or {}, id_field, name_field, suitable)
+        parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
+                 for zi, cells, cov in zip(hits, cells_list, cov_list) if len(cells)]
+        if not parts:
+            continue
+        zs = np.array([p[0] for p in parts], dtype=np.int64)
+        lens = np.array([p[1].size for p in parts], dtype=np.int64)
+        cells = np.concatenate([p[1] for p in parts])
+        w = np.concatenate([p[2] for p in parts]) * area[cells]
+        acc.add_block(zs, lens, w, cls[cells], sc[cells], None if lim is None else lim[cells],
+                      [f[cells] for f in fsc], [f[cells] for f in fcls],
+                      {k: v[cells] for k, v in xcls.items()})
 
 
 def _class_ha(hist: np.ndarray) -> dict[str, float]:
@@ -253,11 +309,12 @@ def _polygonal(geom):
 
 
 def _factor_class(score: np.ndarray, thresholds) -> np.ndarray:
-    out = np.zeros(score.shape, dtype=np.int64)
-    ok = ~np.isnan(score)
-    s = score[ok]
-    out[ok] = np.where(s >= thresholds[0], 1, np.where(s >= thresholds[1], 2,
-                       np.where(s >= thresholds[2], 3, 4)))
+    """1 S1 .. 4 N by the scheme's thresholds (s1 > s2 > s3, compared in float64), 0 no score."""
+    t = np.asarray(thresholds, dtype=np.float64)
+    out = np.full(score.shape, 4, dtype=np.uint8)
+    for th in t[::-1]:  # s3, s2, s1: each one passed is one class better
+        out -= score >= th
+    out[np.isnan(score)] = 0
     return out
 
 
