@@ -81,13 +81,15 @@ def _bilinear() -> dict:
 
 
 def _outputs_block() -> dict:
-    """``outputs``: no map where the installed gies lets the pipeline turn it off."""
+    """``outputs``: the peers' outputs only (score and class rasters, zone table): no factor
+    score rasters, no maps/styles/report, no Excel workbook, where gies lets a pipeline say so."""
     out = {"dir": "gies-out"}
     try:
         from gies.config import OutputSpec
 
-        if "map" in OutputSpec.model_fields:
-            out["map"] = False
+        for key in ("factor_scores", "publish", "xlsx", "map"):
+            if key in OutputSpec.model_fields:
+                out[key] = False
     except Exception:
         pass
     return out

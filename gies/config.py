@@ -340,6 +340,13 @@ class OutputSpec(_Model):
         None, description="boundary disclaimer on maps and report (default: FAO's)"
     )
     keep_runs: int = Field(3, ge=1, description="complete runs kept under <dir>/.runs/<name>")
+    factor_scores: bool = Field(
+        True, description="write score_<factor>.tif and the per-factor zone statistics"
+    )
+    publish: bool = Field(
+        True, description="write styles, project.qgz, maps and report.html (QGIS-ready folder)"
+    )
+    xlsx: bool = Field(True, description="write zone_stats.xlsx")
 
 
 class QualitySpec(_Model):

@@ -292,7 +292,8 @@ def _colormap(colours: dict[int, str]) -> dict[int, tuple[int, int, int, int]]:
     return cmap
 
 
-def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str) -> list[RasterOutput]:
+def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str, *,
+                    write_factors: bool = True) -> list[RasterOutput]:
     cat = dict(overview_resampling="NEAREST")
     codes = "1 S1, 2 S2, 3 S3, 4 N (N1 with improvement rules), 5 N2, 253 excluded, 254 no data"
     out = [
@@ -325,15 +326,17 @@ def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str) ->
                                 cls_mod.OUTSIDE, "best start month of the growing season "
                                 "(1 January .. 12 December, 0 none, 254 no data)", "month",
                                 **cat))
-    for f, s in model.factor_scores.items():
-        out.append(RasterOutput(stage / f"score_{f}.tif", s, "float32", np.nan,
-                                f"score of factor {f} (0-1)", "1"))
+    if write_factors:
+        for f, s in model.factor_scores.items():
+            out.append(RasterOutput(stage / f"score_{f}.tif", s, "float32", np.nan,
+                                    f"score of factor {f} (0-1)", "1"))
     return out
 
 
 def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
            cache_outputs: list[RasterOutput], client=None) -> None:
-    outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name)
+    outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name,
+                              write_factors=pl.pipeline.config.outputs.factor_scores)
     outputs += cache_outputs
     # boolean layers whose cells are counted in the same pass
     counted = dict(model.counts)
@@ -436,7 +439,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
         kw = dict(classes=opened["classes"], score=opened["suitability"],
                   limiting=opened["limiting_factor"], factor_names=factor_codes, scheme=scheme,
                   factor_scores={f: open_output(stage / f"score_{f}.tif", grid, chunk=chunk)
-                                 for f in model.factor_scores},
+                                 for f in model.factor_scores} if cfg.outputs.factor_scores else {},
                   extra_classes=extra_classes,
                   suitable=tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable),
                   block=chunk)
@@ -468,13 +471,14 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
     manifest = _manifest(pl, model, quality, warn, scheme, factor_codes, digests)
     manifest["cache"] = {"folder": str(store.cache.folder), "reused": store.reused,
                          "added": sorted(store.todo), "bytes": folder_size(store.cache.folder)}
-    with timer("maps, styles, report", progress):
-        ctx = context_from_manifest(stage, manifest, language=cfg.outputs.language)
-        if cfg.outputs.disclaimer is not None:
-            ctx["disclaimer"] = cfg.outputs.disclaimer
-        licences = sorted({cfg.layers[n].licence for n in pl.infos if cfg.layers[n].licence})
-        ctx["licences"] = "; ".join(licences)
-        publish(stage, ctx)
+    if cfg.outputs.publish:
+        with timer("maps, styles, report", progress):
+            ctx = context_from_manifest(stage, manifest, language=cfg.outputs.language)
+            if cfg.outputs.disclaimer is not None:
+                ctx["disclaimer"] = cfg.outputs.disclaimer
+            licences = sorted({cfg.layers[n].licence for n in pl.infos if cfg.layers[n].licence})
+            ctx["licences"] = "; ".join(licences)
+            publish(stage, ctx)
     timings = {**timer.times, "total": round(time.perf_counter() - t_all, 3)}
     manifest["timings_s"] = timings
     manifest["outputs"] = [

@@ -37,12 +37,14 @@ def write_tables(out: Path, results: dict, aoi, plan) -> None:
         _csv(aoi.wide, out / "aoi_summary.csv")
         _csv(aoi.class_areas, out / "aoi_class_areas.csv")
         _csv(aoi.factor_class_areas, out / "aoi_factor_class_areas.csv")
-        with pd.ExcelWriter(out / "zone_stats.xlsx", engine="openpyxl") as xl:
-            for name, res in results.items():
-                res.wide.to_excel(xl, sheet_name=name[:31], index=False)
-            aoi.wide.to_excel(xl, sheet_name="AOI", index=False)
-            for name, res in results.items():
-                res.factor_class_areas.to_excel(xl, sheet_name=f"{name[:20]}_factors", index=False)
+        if cfg.outputs.xlsx:
+            with pd.ExcelWriter(out / "zone_stats.xlsx", engine="openpyxl") as xl:
+                for name, res in results.items():
+                    res.wide.to_excel(xl, sheet_name=name[:31], index=False)
+                aoi.wide.to_excel(xl, sheet_name="AOI", index=False)
+                for name, res in results.items():
+                    res.factor_class_areas.to_excel(xl, sheet_name=f"{name[:20]}_factors",
+                                                    index=False)
         for name, res in results.items():
             spec = cfg.zones[name]
             z = plan.zones[name]
