@@ -286,6 +286,20 @@ def _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limi
                       {k: v[cells] for k, v in xcls.items()})
 
 
+def _gaez_si(hist: np.ndarray, area: float) -> float:
+    """GAEZ suitability index of a zone (0-100) from its score histogram: the shares of the
+    zone's area with score >= 0.8 (VS), 0.6-0.8 (S), 0.4-0.6 (MS) and 0.2-0.4 (mS), the score
+    read as the share of the maximum attainable yield (:func:`gies.classify.gaez_si`)."""
+    from gies.classify import gaez_si
+
+    if area <= 0:
+        return float("nan")
+    b = len(hist)
+    band = lambda lo, hi: hist[int(round(lo * b)):int(round(hi * b))].sum() / area  # noqa: E731
+    return float(gaez_si({"VS": band(0.8, 1.0 + 1.0 / b), "S": band(0.6, 0.8),
+                          "MS": band(0.4, 0.6), "mS": band(0.2, 0.4)}))
+
+
 def _class_ha(hist: np.ndarray) -> dict[str, float]:
     """Class-column sums (m²) of one zone from its per-code weights; N = codes 4 + 5."""
     out = {col: float(hist[code]) for code, col in CLASS_COLUMNS.items()}
@@ -351,6 +365,7 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         row["score_median"] = weighted_quantile_from_hist(acc.hist[i], 0.5)
         row["score_p90"] = weighted_quantile_from_hist(acc.hist[i], 0.9)
         row["score_max"] = acc.smax[i] if sw > 0 else np.nan
+        row["gaez_si"] = _gaez_si(acc.hist[i], area)
         for k, f in enumerate(fnames):
             row[f"mean_{f}"] = acc.fs[i, k] / acc.fw[i, k] if acc.fw[i, k] > 0 else np.nan
         for name, arr in acc.extra.items():

@@ -104,3 +104,16 @@ def test_high_latitude_geographic_grid_uses_row_areas():
     true_m2 = abs(Geod(ellps="WGS84").polygon_area_perimeter(lon, lat)[0])
     assert got.area_ha == pytest.approx(true_m2 / 1e4, rel=1e-4)
     # a uniform cell area (that of the middle row) would be wrong by far more than 0.5 %
+
+
+def test_gaez_suitability_index_per_zone():
+    grid = make_grid((2, 4), res=1.0, crs=ZONES_CRS, origin=(0.0, 2.0))
+    score = np.array([[0.85, 0.85, 0.7, 0.7], [0.45, 0.25, 0.1, np.nan]], dtype=np.float32)
+    classes = np.array([[1, 1, 2, 2], [3, 4, 4, 254]], dtype=np.uint8)
+    zones = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[box(0, 1, 4, 2), box(0, 0, 4, 2)], crs=ZONES_CRS)
+    w = zone_statistics(zones, classes=make_layer(classes, grid=grid), score=make_layer(score, grid=grid),
+                        id_field="id", name_field=None).wide
+    # zone 1: half VS, half S -> 0.5*90 + 0.5*70 = 80
+    assert w.loc[0, "gaez_si"] == pytest.approx(80.0, abs=1e-6)
+    # zone 2: 8 cells: 2 VS, 2 S, 1 MS, 1 mS, 1 VmS, 1 no data -> (2*90 + 2*70 + 50 + 30) / 8
+    assert w.loc[1, "gaez_si"] == pytest.approx((180 + 140 + 50 + 30) / 8, abs=1e-6)
