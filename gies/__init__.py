@@ -22,9 +22,30 @@ from gies.errors import (
     UnitError,
 )
 from gies.grid import Grid
-from gies.pipeline import RunResult, run
 
 __version__ = "0.1.0"
+
+#: Names served lazily (PEP 562): ``gies.pipeline`` pulls in dask, xarray, pandas,
+#: geopandas, rasterio and exactextract, which ``import gies`` / ``gies --version`` and
+#: validating a pipeline do not need.
+_LAZY = {"run": "gies.pipeline", "RunResult": "gies.pipeline"}
+
+
+def __getattr__(name: str):
+    import importlib
+    import importlib.util
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")  # submodules, as before
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "load_pipeline",

@@ -30,6 +30,7 @@ from gies.units import PLAUSIBLE_QUANTITIES, conversion, parse_unit
 
 __all__ = [
     "onto_grid",
+    "onto_grid_many",
     "resolve_mixed_units",
     "apply_plausible",
     "to_units",
@@ -236,6 +237,8 @@ WARP_TILE = 2048
 #: (``gdalwarp -et 0``) to float32 rounding at ~1.5× the default's cost (the exact
 #: transformer costs ~4×).
 WARP_TOLERANCE = 1e-4
+#: GDAL's default warp memory limit (MB); a stacked warp gets this much per band.
+_WARP_MEM_MB = 64
 _KERNEL_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos")
 
 
@@ -299,16 +302,55 @@ def _tile_windows(src_grid: Grid, grid: Grid, tile: int, pad: int):
 
 
 def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, method,
-                src_nodata, dst_nodata, dtype):
+                src_nodata, dst_nodata, dtype, stacked=False):
     """GDAL-warp one numpy block ``(..., y, x)`` onto one target tile (a WarpedVRT over an
-    in-memory copy, transformer tolerance :data:`WARP_TOLERANCE`)."""
+    in-memory copy, transformer tolerance :data:`WARP_TOLERANCE`).
+
+    ``stacked``: the leading axis holds independent float layers sharing the source grid,
+    NaN for nodata (:func:`onto_grid_many`). Layers whose nodata masks are identical in this
+    block are warped as the bands of one warp, so the coordinate transformation is computed
+    once for all of them. GDAL's one-band warp skips a target cell whose centre source cell
+    is nodata; with several bands it does the same only with one mask for all bands
+    (``UNIFIED_SRC_NODATA=YES``, exact when the masks are identical), hence the grouping by
+    mask. The warp memory limit grows with the band count (:data:`_WARP_MEM_MB` per band),
+    so GDAL never cuts the tile into more chunks than for one layer: every layer equals its
+    own single-layer warp bit for bit."""
+    arr = np.asarray(arr)
+    lead = arr.shape[:-2]
+    a3 = arr.reshape((-1,) + arr.shape[-2:])
+    if not (stacked and a3.shape[0] > 1):
+        out = _warp_bands(a3, src_transform=src_transform, src_crs=src_crs,
+                          dst_transform=dst_transform, dst_crs=dst_crs, shape=shape,
+                          method=method, src_nodata=src_nodata, dst_nodata=dst_nodata,
+                          dtype=dtype)
+        return out.reshape(lead + tuple(shape))
+    masks = np.isnan(a3)
+    groups: list[list[int]] = []
+    for b in range(a3.shape[0]):
+        for g in groups:
+            if np.array_equal(masks[g[0]], masks[b]):
+                g.append(b)
+                break
+        else:
+            groups.append([b])
+    out = np.empty((a3.shape[0],) + tuple(shape), dtype=np.dtype(dtype))
+    for g in groups:
+        extra = {"UNIFIED_SRC_NODATA": "YES", "warp_mem_limit": _WARP_MEM_MB * len(g)} \
+            if len(g) > 1 else {}
+        out[g] = _warp_bands(a3[g], src_transform=src_transform, src_crs=src_crs,
+                             dst_transform=dst_transform, dst_crs=dst_crs, shape=shape,
+                             method=method, src_nodata=src_nodata, dst_nodata=dst_nodata,
+                             dtype=dtype, extra=extra)
+    return out.reshape(lead + tuple(shape))
+
+
+def _warp_bands(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, method,
+                src_nodata, dst_nodata, dtype, extra=None):
+    """One WarpedVRT warp of the bands ``a3`` ``(band, y, x)``: ``(band, *shape)``."""
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
     from rasterio.vrt import WarpedVRT
 
-    arr = np.asarray(arr)
-    lead = arr.shape[:-2]
-    a3 = arr.reshape((-1,) + arr.shape[-2:])
     is_bool = a3.dtype == np.bool_
     if is_bool:
         a3 = a3.astype(np.uint8)
@@ -321,6 +363,7 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
     # window), as gdalwarp does: it widens the kernel when downsampling. Tiles are never
     # narrower than half a tile (:func:`_tile_starts`), so the window's padding barely moves it.
     extras = {} if method in _KERNEL_METHODS else {"XSCALE": 1, "YSCALE": 1}
+    extras.update(extra or {})
     with MemoryFile() as mf:
         with mf.open(driver="GTiff", width=a3.shape[2], height=a3.shape[1], count=nb,
                      dtype=a3.dtype, crs=src_crs, transform=src_transform,
@@ -336,11 +379,11 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
             out = vrt.read()
     if is_bool:
         out = out.astype(bool)
-    return out.reshape(lead + tuple(shape)).astype(dtype, copy=False)
+    return out.astype(dtype, copy=False)
 
 
 def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_nodata, pad: int,
-          tile: int | None = None):
+          tile: int | None = None, stacked: bool = False):
     """Lazy GDAL warp of a dask array ``(..., y, x)`` on ``src_grid`` onto ``grid``: one task
     per fixed target tile (:data:`WARP_TILE`), each reading only its source window."""
     import dask
@@ -373,7 +416,7 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
             block = warp(sub, src_transform=st @ Affine.translation(sc0, sr0), src_crs=src_crs,
                          dst_transform=t @ Affine.translation(c0, r0), dst_crs=dst_crs,
                          shape=shape, method=method, src_nodata=src_nodata,
-                         dst_nodata=dst_nodata, dtype=dtype)
+                         dst_nodata=dst_nodata, dtype=dtype, stacked=stacked)
             row.append(dsa.from_delayed(block, lead + shape, dtype=dtype))
         grid_rows.append(row)
     return dsa.concatenate([dsa.concatenate(r, axis=-1) for r in grid_rows], axis=-2)
@@ -431,6 +474,63 @@ def onto_grid(
     out = out.assign_coords(y=grid.y_coords, x=grid.x_coords).chunk({"y": chunk, "x": chunk})
     out.attrs = {**layer.attrs, "grid": grid}
     out.name = layer.name
+    return out
+
+
+def onto_grid_many(
+    layers: list[xr.DataArray],
+    *,
+    source_grid: Grid,
+    grid: Grid,
+    kind: str = "continuous",
+    resampling: str | None = None,
+    chunk: int = 1024,
+) -> list[xr.DataArray]:
+    """:func:`onto_grid` for several continuous 2-D layers read on one ``source_grid``
+    (e.g. the bands of one product, or files sharing a grid): one multi-band warp per fixed
+    target tile, so the source window and the coordinate transformation are computed once
+    for all of them. Every layer is bit-identical to its own :func:`onto_grid` (per-band
+    nodata, see :func:`_warp_block`); laziness and the grid-aligned tiles are unchanged.
+
+    Categorical layers, a single layer, layers of other shapes or layers already on the
+    grid go through :func:`onto_grid` one by one. ``resampling`` and ``kind`` apply to all;
+    the method is chosen from the first layer's name for error messages.
+    """
+    def one(da):
+        return onto_grid(da, source_grid=source_grid, grid=grid, kind=kind,
+                         resampling=resampling, chunk=chunk)
+
+    if (len(layers) < 2 or kind != "continuous" or source_grid.same_as(grid)
+            or any(da.ndim != 2 for da in layers)
+            or len({da.shape for da in layers}) > 1 or len({da.dtype for da in layers}) > 1
+            or any(not np.issubdtype(da.dtype, np.floating) for da in layers)):
+        return [one(da) for da in layers]
+    import dask.array as dsa
+
+    names = [str(da.name or "layer") for da in layers]
+    method = choose_resampling(kind, source_grid, grid, resampling, layer_name=names[0])
+    try:
+        ratio = _pixel_area_ratio(source_grid, grid)
+    except LayerError:
+        ratio = 1.0
+    pad = 2 + int(math.ceil(math.sqrt(max(ratio, 1.0))))
+    dtype = layers[0].dtype
+    ydim, xdim = layers[0].dims
+    datas = [da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
+             for da in layers]
+    stack = xr.DataArray(dsa.stack(datas, axis=0), dims=("layer", ydim, xdim),
+                         coords={ydim: layers[0][ydim], xdim: layers[0][xdim]}
+                         if ydim in layers[0].coords and xdim in layers[0].coords else None)
+    win, win_grid = _source_window(stack, source_grid, grid, pad=pad)
+    data = _warp(win.data, win_grid, grid, method=method, src_nodata=np.nan,
+                 dst_nodata=np.nan, pad=pad, stacked=True)
+    out = []
+    for i, layer in enumerate(layers):
+        da = xr.DataArray(data[i], dims=("y", "x"))
+        da = da.assign_coords(y=grid.y_coords, x=grid.x_coords).chunk({"y": chunk, "x": chunk})
+        da.attrs = {**layer.attrs, "grid": grid}
+        da.name = layer.name
+        out.append(da)
     return out
 
 

@@ -102,6 +102,7 @@ def harmonise_layers(
     need = {n for n in pl.infos if n not in cached}
     need |= {cfg.layers[n].mixed_units.indicator for n in list(need) if cfg.layers[n].mixed_units}
     raw: dict[str, xr.DataArray] = {}
+    groups: dict[tuple, list] = {}
     for name, info in pl.infos.items():
         if name not in need:
             continue
@@ -131,9 +132,24 @@ def harmonise_layers(
             da = open_raster(info, bands=[spec.band], **common)
         kind = "categorical" if spec.derive and spec.derive.stat == "count_below" else spec.kind
         da.name = name
+        if (kind == "continuous" and not spec.mixed_units and not spec.depth_mean
+                and not spec.monthly and not spec.derive):
+            # plain layers sharing a source grid are warped together (one warp per tile)
+            g = info.grid
+            gkey = (g.crs, tuple(g.transform)[:6], g.shape, spec.resampling)
+            groups.setdefault(gkey, []).append((name, da, g, spec))
+            raw[name] = None  # keeps the order of pl.infos
+            continue
         raw[name] = hz.onto_grid(da, source_grid=info.grid, grid=pl.grid, kind=kind,
                                  resampling=spec.resampling, chunk=chunk)
         raw[name].attrs["units"] = spec.units
+    for members in groups.values():
+        _, _, g, spec = members[0]
+        warped = hz.onto_grid_many([m[1] for m in members], source_grid=g, grid=pl.grid,
+                                   kind="continuous", resampling=spec.resampling, chunk=chunk)
+        for (name, _, _, mspec), da in zip(members, warped):
+            da.attrs["units"] = mspec.units
+            raw[name] = da
     out: dict[str, xr.DataArray] = {}
     quality: dict[str, dict] = {}
     for name, (path, counts) in cached.items():

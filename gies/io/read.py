@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import rasterio
-import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from rasterio.errors import RasterioIOError
 
 from gies.errors import LayerError
 from gies.grid import Grid
+
+if TYPE_CHECKING:  # geopandas and rioxarray are imported where used (start-up time)
+    import geopandas as gpd
 
 __all__ = ["RasterInfo", "raster_info", "open_raster", "read_vector", "read_sample"]
 
@@ -126,6 +128,8 @@ def open_raster(
             f"{key}: {info.path} has {info.count} band(s), not band(s) {bad}"
             + (" (a monthly derivation needs a 12-band file)" if len(bands) > 1 else "")
         )
+    import rioxarray  # registers the .rio accessor
+
     try:
         da = rioxarray.open_rasterio(
             info.path, chunks={"band": -1, "y": chunk, "x": chunk}, masked=False,
@@ -167,6 +171,8 @@ def open_raster(
 
 def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
     """Read a vector file; errors name the key and say what to do."""
+    import geopandas as gpd
+
     if not path.exists():
         raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
     try:
