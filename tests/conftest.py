@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,17 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture
+def gdalwarp() -> str:
+    """Path of Debian's gdalwarp; tests needing it skip locally without it, fail on CI."""
+    exe = shutil.which("gdalwarp")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("gdalwarp is required on CI (apt-get install gdal-bin)")
+        pytest.skip("gdalwarp not installed")
+    return exe
 
 
 def pytest_collection_modifyitems(config, items):

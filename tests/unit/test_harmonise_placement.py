@@ -3,8 +3,6 @@ pixel stores its own x and y), and agreement with ``gdalwarp`` on the same grid.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import dask.array as dsa
@@ -12,8 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
-from affine import Affine
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 from shapely.geometry import MultiPolygon, box
 
 from gies.errors import LayerError
@@ -139,18 +136,9 @@ def test_categorical_keeps_codes_and_dtype():
 
 
 # -- agreement with gdalwarp ----------------------------------------------------------------
-def _gdalwarp():
-    exe = shutil.which("gdalwarp")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("gdalwarp is required on CI (apt-get install gdal-bin)")
-        pytest.skip("gdalwarp not installed")
-    return exe
-
-
 @pytest.mark.parametrize(("res", "method"), [(150.0, "bilinear"), (700.0, "average")])
-def test_matches_gdalwarp(tmp_path, res, method):
-    exe = _gdalwarp()
+def test_matches_gdalwarp(tmp_path, res, method, gdalwarp):
+    exe = gdalwarp
     src = Grid.from_bounds((400_000, 9_700_000, 430_000, 9_730_000), 250, crs="EPSG:32748")
     yy, xx = np.mgrid[0:src.shape[0], 0:src.shape[1]]
     rng = np.random.default_rng(1)

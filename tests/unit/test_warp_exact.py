@@ -9,8 +9,6 @@ with a transformer tolerance of 1e-4 px.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import numpy as np
@@ -74,19 +72,10 @@ def test_chunk_size_does_not_change_values(tmp_path, monkeypatch):
     np.testing.assert_array_equal(a, c)
 
 
-def _gdalwarp():
-    exe = shutil.which("gdalwarp")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("gdalwarp is required on CI (apt-get install gdal-bin)")
-        pytest.skip("gdalwarp not installed")
-    return exe
-
-
 @pytest.mark.parametrize(("chunk", "tile"), [(128, 96), (1024, 2048)])
-def test_int16_nodata_scale_matches_gdalwarp(tmp_path, monkeypatch, chunk, tile):
+def test_int16_nodata_scale_matches_gdalwarp(tmp_path, monkeypatch, chunk, tile, gdalwarp):
     monkeypatch.setattr(harmonise, "WARP_TILE", tile)  # tile seams must not show
-    exe = _gdalwarp()
+    exe = gdalwarp
     path = _soil(tmp_path)
     grid = _target()
     ours = _harmonised(path, grid, chunk)
