@@ -253,7 +253,9 @@ def _tile_starts(n: int, tile: int) -> list[tuple[int, int]]:
 
 def _tile_windows(src_grid: Grid, grid: Grid, tile: int, pad: int):
     """Source window ``(r0, r1, c0, c1)`` (or ``None`` when the tile misses the source) of
-    every target tile, keyed by tile index; ``"all"`` when it cannot be bounded.
+    every target tile, keyed by tile index; ``"all"`` when it cannot be bounded. Also the
+    set of tiles lying wholly inside the source (every sampled point at least one source
+    cell from its edges), for which no target cell can fall outside it.
 
     Each tile's edges (every ≤ 16 pixels) and a 5×5 interior lattice are transformed into
     the source CRS in one call; the window is their bounding box plus ``pad`` cells.
@@ -283,7 +285,7 @@ def _tile_windows(src_grid: Grid, grid: Grid, tile: int, pad: int):
         sx = sx - 360.0 * np.floor((sx - st.c) / 360.0)
     col = (sx - st.c) / st.a
     row = (sy - st.f) / st.e
-    out = {}
+    out, inside = {}, set()
     for k, key in enumerate(tiles):
         m = owner == k
         c, r = col[m], row[m]
@@ -298,11 +300,13 @@ def _tile_windows(src_grid: Grid, grid: Grid, tile: int, pad: int):
         c0 = max(int(math.floor(c.min())) - pad, 0)
         c1 = min(int(math.ceil(c.max())) + pad, scols)
         out[key] = (r0, r1, c0, c1) if (r1 > r0 and c1 > c0) else None
-    return out
+        if r.min() >= 1 and c.min() >= 1 and r.max() <= srows - 1 and c.max() <= scols - 1:
+            inside.add(key)
+    return out, inside
 
 
 def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, method,
-                src_nodata, dst_nodata, dtype, stacked=False):
+                src_nodata, dst_nodata, dtype, stacked=False, inside=False):
     """GDAL-warp one numpy block ``(..., y, x)`` onto one target tile (a WarpedVRT over an
     in-memory copy, transformer tolerance :data:`WARP_TOLERANCE`).
 
@@ -314,7 +318,12 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
     (``UNIFIED_SRC_NODATA=YES``, exact when the masks are identical), hence the grouping by
     mask. The warp memory limit grows with the band count (:data:`_WARP_MEM_MB` per band),
     so GDAL never cuts the tile into more chunks than for one layer: every layer equals its
-    own single-layer warp bit for bit."""
+    own single-layer warp bit for bit.
+
+    ``inside``: the target tile lies wholly inside the source block. Bands with NaN nodata
+    but no NaN in the block are then warped without declaring a nodata value: no target
+    cell can be nodata, and GDAL takes its kernels' fast paths (no validity masks), 2–3×
+    less CPU for the same values bit for bit (:func:`_fast_path`)."""
     arr = np.asarray(arr)
     lead = arr.shape[:-2]
     a3 = arr.reshape((-1,) + arr.shape[-2:])
@@ -322,7 +331,7 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
         out = _warp_bands(a3, src_transform=src_transform, src_crs=src_crs,
                           dst_transform=dst_transform, dst_crs=dst_crs, shape=shape,
                           method=method, src_nodata=src_nodata, dst_nodata=dst_nodata,
-                          dtype=dtype)
+                          dtype=dtype, fast=_fast_path(a3, method, src_nodata, inside))
         return out.reshape(lead + tuple(shape))
     masks = np.isnan(a3)
     groups: list[list[int]] = []
@@ -337,16 +346,36 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
     for g in groups:
         extra = {"UNIFIED_SRC_NODATA": "YES", "warp_mem_limit": _WARP_MEM_MB * len(g)} \
             if len(g) > 1 else {}
+        fast = _fast_path(a3[g[:1]], method, src_nodata, inside, mask=masks[g[0]])
+        if fast:
+            extra.pop("UNIFIED_SRC_NODATA", None)
         out[g] = _warp_bands(a3[g], src_transform=src_transform, src_crs=src_crs,
                              dst_transform=dst_transform, dst_crs=dst_crs, shape=shape,
                              method=method, src_nodata=src_nodata, dst_nodata=dst_nodata,
-                             dtype=dtype, extra=extra)
+                             dtype=dtype, extra=extra, fast=fast)
     return out.reshape(lead + tuple(shape))
 
 
+def _fast_path(a3, method, src_nodata, inside, mask=None) -> bool:
+    """Whether a block can be warped without a nodata value: NaN is its nodata but it holds
+    none, the target tile lies inside it, and the method is a kernel (nearest, bilinear,
+    cubic, ...). GDAL's warper then skips its per-cell validity and density bookkeeping
+    (its ``GWK*NoMasks*`` kernels); with no invalid source cell and no target cell outside
+    the source that bookkeeping changes no value. A NaN elsewhere in a band keeps the masked
+    path: there GDAL re-weights the valid neighbours of a nodata cell, as ``gdalwarp`` does.
+    """
+    if not inside or method not in _KERNEL_METHODS or a3.dtype.kind != "f":
+        return False
+    if src_nodata is None or not (isinstance(src_nodata, float) and math.isnan(src_nodata)):
+        return False
+    return not (mask.any() if mask is not None else np.isnan(a3).any())
+
+
 def _warp_bands(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, method,
-                src_nodata, dst_nodata, dtype, extra=None):
-    """One WarpedVRT warp of the bands ``a3`` ``(band, y, x)``: ``(band, *shape)``."""
+                src_nodata, dst_nodata, dtype, extra=None, fast=False):
+    """One WarpedVRT warp of the bands ``a3`` ``(band, y, x)``: ``(band, *shape)``.
+
+    ``fast``: warp with no nodata value on either side (see :func:`_fast_path`)."""
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
     from rasterio.vrt import WarpedVRT
@@ -357,6 +386,8 @@ def _warp_bands(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, me
     wdtype = np.dtype(np.uint8) if is_bool else np.dtype(dtype)
     nb = a3.shape[0]
     fill = dst_nodata if dst_nodata is not None else 0
+    if fast:
+        src_nodata = fill = None
     # Footprint methods (average, mode, ...): XSCALE/YSCALE=1 change no value inside the
     # source but stop GDAL from filling target cells lying wholly outside it (seen with mode
     # at 5x downsampling). Kernel methods keep GDAL's own scale (dst/src pixels of the
@@ -396,7 +427,7 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
     dtype = data.dtype
     lead = data.shape[:-2]
     fill = dst_nodata if dst_nodata is not None else 0
-    windows = _tile_windows(src_grid, grid, tile, pad)
+    windows, inside = _tile_windows(src_grid, grid, tile, pad)
     src_crs, dst_crs = RioCRS.from_wkt(src_grid.crs), RioCRS.from_wkt(grid.crs)
     st, t = src_grid.transform, grid.transform
     rows, cols = grid.shape
@@ -416,7 +447,8 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
             block = warp(sub, src_transform=st @ Affine.translation(sc0, sr0), src_crs=src_crs,
                          dst_transform=t @ Affine.translation(c0, r0), dst_crs=dst_crs,
                          shape=shape, method=method, src_nodata=src_nodata,
-                         dst_nodata=dst_nodata, dtype=dtype, stacked=stacked)
+                         dst_nodata=dst_nodata, dtype=dtype, stacked=stacked,
+                         inside=(ti, tj) in inside and win != "all")
             row.append(dsa.from_delayed(block, lead + shape, dtype=dtype))
         grid_rows.append(row)
     return dsa.concatenate([dsa.concatenate(r, axis=-1) for r in grid_rows], axis=-2)

@@ -43,7 +43,7 @@ class RasterOutput:
     colormap: dict[int, tuple[int, int, int, int]] | None = None
     tags: dict[str, str] = field(default_factory=dict)
     overview_resampling: str = "AVERAGE"
-    #: False: written straight to ``path`` as a DEFLATE tiled GeoTIFF in the single pass (no
+    #: False: written straight to ``path`` as a ZSTD tiled GeoTIFF in the single pass (no
     #: overviews, no COG copy): for files gies reads itself (e.g. its layer cache).
     cog: bool = True
 
@@ -70,7 +70,10 @@ def _profile(grid: Grid, out: RasterOutput) -> dict:
         "BIGTIFF": "IF_SAFER",
     }
     if not out.cog:
-        prof.update(compress="DEFLATE", predictor=_predictor(out), zlevel=6,
+        # gies's own files (read back only by gies's GDAL): ZSTD level 1 with the predictor
+        # compresses a harmonised float layer about as well as DEFLATE level 6 (2 % larger)
+        # at a fifth of its CPU, and decodes as fast
+        prof.update(compress="ZSTD", predictor=_predictor(out), zstd_level=1,
                     NUM_THREADS="ALL_CPUS")
     return prof
 

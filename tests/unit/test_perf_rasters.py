@@ -50,5 +50,5 @@ def test_same_cog_as_gdal_driver(tmp_path):
                                               b.read(1, out_shape=shape))
     assert not list(tmp_path.glob("*.raw.tif"))
     with rasterio.open(tmp_path / "plain.tif") as ds:
-        assert ds.compression.name.lower() == "deflate" and ds.overviews(1) == []
+        assert ds.compression.name.lower() == "zstd" and ds.overviews(1) == []
         np.testing.assert_array_equal(ds.read(1), f)
