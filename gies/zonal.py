@@ -256,16 +256,18 @@ def _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limi
         hits = valid_idx[sindex.query(bbox, predicate="intersects")]
         if hits.size == 0:
             continue
+        # A zone covering the whole block (the AOI, a large province) covers every cell
+        # entirely: its sums need neither exactextract nor a gather of its cells.
+        full = [zi for zi in hits if geoms.iloc[zi].contains(bbox)]
+        partial = np.setdiff1d(hits, full)
         # Clip to the block: exactextract then only sees what is inside the raster window
         # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
         # on the window's edge).
-        clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[hits]]
+        clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[partial]]
         keep = [k for k, g in enumerate(clipped) if g is not None]
-        if not keep:
+        if not keep and not full:
             continue
-        hits = hits[keep]
-        sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
-        cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
+        partial = partial[keep]
         area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
         cls = _read(classes, r0, r1, c0, c1).ravel()
         sc = _read(score, r0, r1, c0, c1).ravel()
@@ -273,8 +275,14 @@ def _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limi
         fsc = [_read(f, r0, r1, c0, c1).ravel() for f in factor_scores.values()]
         fcls = [_factor_class(f, thresholds) for f in fsc]
         xcls = {k: _read(v, r0, r1, c0, c1).ravel() for k, v in extra_classes.items()}
+        for zi in full:
+            acc.add(zi, area, cls, sc, lim, fsc, fcls, xcls)
+        if not keep:
+            continue
+        sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
+        cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
         parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
-                 for zi, cells, cov in zip(hits, cells_list, cov_list) if len(cells)]
+                 for zi, cells, cov in zip(partial, cells_list, cov_list) if len(cells)]
         if not parts:
             continue
         zs = np.array([p[0] for p in parts], dtype=np.int64)

@@ -117,3 +117,21 @@ def test_gaez_suitability_index_per_zone():
     assert w.loc[0, "gaez_si"] == pytest.approx(80.0, abs=1e-6)
     # zone 2: 8 cells: 2 VS, 2 S, 1 MS, 1 mS, 1 VmS, 1 no data -> (2*90 + 2*70 + 50 + 30) / 8
     assert w.loc[1, "gaez_si"] == pytest.approx((180 + 140 + 50 + 30) / 8, abs=1e-6)
+
+
+def test_blocks_inside_a_zone_skip_exactextract_with_the_same_numbers(monkeypatch):
+    # with 7-pixel blocks, the 250 m "overlap" box contains whole blocks (the holed square,
+    # ringing a hole, none): those are summed without exactextract, the rest with it
+    from gies import zonal
+
+    full, cover = [], []
+    real_add, real_cov = zonal._Acc.add, zonal._block_coverage
+    monkeypatch.setattr(zonal._Acc, "add", lambda self, i, *a, **k: (full.append(i), real_add(self, i, *a, **k)))
+    monkeypatch.setattr(zonal, "_block_coverage", lambda *a: (cover.append(1), real_cov(*a))[1])
+    small = _run(7)
+    assert full == [5] * 9 and cover  # 3 x 3 blocks of the box
+    monkeypatch.setattr(zonal._Acc, "add", real_add)
+    big = _run(1024)
+    np.testing.assert_allclose(small.wide.select_dtypes("number").to_numpy(dtype=float),
+                               big.wide.select_dtypes("number").to_numpy(dtype=float),
+                               rtol=1e-9, equal_nan=True)
