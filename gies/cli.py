@@ -116,7 +116,7 @@ def cmd_run(args) -> int:
         print(f"\nOutputs: {result.output_dir}")
         print(_summary_table(result))
         c = result.manifest.get("cache", {})
-        if c:
+        if c.get("enabled"):
             print(f"\nCache: {c['bytes'] / 1e6:,.1f} MB in {c['folder']} "
                   f"({len(c['reused'])} layer(s) reused, {len(c['added'])} added; "
                   "'gies cache clear' empties it)")
@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run a pipeline file")
     p.add_argument("pipeline", type=Path)
     p.add_argument("--force", action="store_true",
-                   help="recompute every layer instead of reusing the cache")
+                   help="recompute every layer instead of reusing the cache "
+                   "(pipelines with processing.layer_cache: true)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask cluster (tcp://host:8786; default "
                    "$DASK_SCHEDULER_ADDRESS); its workers must see the same file paths")

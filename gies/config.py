@@ -364,6 +364,11 @@ class ProcessingSpec(_Model):
     """Chunking (fixed by the pipeline, so results never depend on memory settings)."""
 
     chunk: int = Field(1024, ge=64, le=16384)
+    layer_cache: bool = Field(False, description=(
+        "keep the harmonised layers in <outputs.dir>/.cache and reuse them in later runs "
+        "whose inputs, layer settings, grid and chunk are unchanged (re-runs after a change "
+        "of requirements, weights or classes skip the warp); writing them costs about half "
+        "the warp's time on the first run"))
 
 
 class Pipeline(_Model):

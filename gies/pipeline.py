@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from affine import Affine
+import rasterio
 from rasterio import features
 from rasterio.errors import RasterioError
 
@@ -43,7 +44,7 @@ from gies.cache import LayerCache, folder_size, layer_key
 from gies.model import Model, build_model, cacheable, harmonise_layers, scheme_of
 from gies.plan import Plan, check_data, plan
 from gies.profile import CLASSES
-from gies.zonal import zone_statistics
+from gies.zonal import ZoneSums
 
 __all__ = ["run", "plan", "check_data", "RunResult", "Plan", "rasterize_mask"]
 
@@ -169,7 +170,8 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
     ``stage(name)`` and optional dask ``callbacks`` (see :mod:`gies.cli`). The result is
     published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
-    Harmonised layers are reused from ``<outputs.dir>/.cache`` unless ``force``.
+    With ``processing.layer_cache: true``, harmonised layers are kept in
+    ``<outputs.dir>/.cache`` and reused by later runs unless ``force``.
 
     ``scheduler`` is the address of an existing Dask cluster (``tcp://host:8786``; default
     ``$DASK_SCHEDULER_ADDRESS``) whose workers see the same file paths: every chunk is then
@@ -221,10 +223,11 @@ def _run(pipeline, *, progress=None, output_root: Path | None = None, force: boo
     factors = dict(pl.factors)
     warn.extend(pl.warnings)
     out_root = output_root or p.output_dir.parent
-    cache = LayerCache(out_root / ".cache", enabled=not force)
+    use_cache = cfg.processing.layer_cache
+    cache = LayerCache(out_root / ".cache", enabled=use_cache and not force)
     with timer("checksums", progress):
         digests = _digests(pl)
-        keys = _cache_keys(pl, digests)
+        keys = _cache_keys(pl, digests) if use_cache else {}
         cached = {n: hit for n, k in keys.items() if (hit := cache.get(k))}
     with timer("harmonise", progress):
         layers, qcounts = harmonise_layers(pl, cached=cached)
@@ -334,7 +337,7 @@ def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str, *,
 
 
 def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
-           cache_outputs: list[RasterOutput], client=None) -> None:
+           cache_outputs: list[RasterOutput], client=None, sinks=()) -> None:
     outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name,
                               write_factors=pl.pipeline.config.outputs.factor_scores)
     outputs += cache_outputs
@@ -350,7 +353,7 @@ def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
         else:
             extra = write_rasters(pl.grid, outputs,
                                   extra={k: v.sum() for k, v in counted.items()},
-                                  callbacks=getattr(progress, "callbacks", ()))
+                                  sinks=sinks, callbacks=getattr(progress, "callbacks", ()))
     except (RasterioError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, ExportError) else exc
         if isinstance(cause, RasterioError):
@@ -425,34 +428,48 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
         factor_codes = {int(k): v for k, v in model.limiting.attrs.get("factors", {}).items()} \
             or factor_codes
     scheme = scheme_of(cfg)
-    with timer("compute+write rasters", progress):
-        _write(pl, model, stage, factor_codes, progress, warn, store.outputs(), client)
+    suitable = tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable)
+    # every zones layer and the AOI in one block-wise pass
+    parts = {"": pl.aoi.assign(zone_id="AOI", zone_name=cfg.title)[["zone_id", "zone_name", "geometry"]]}
+    for zname, zones in pl.zones.items():
+        spec = cfg.zones[zname]
+        z = zones.assign(zone_id=zones[spec.id_field],
+                         zone_name=zones[spec.name_field] if spec.name_field else "")
+        parts[zname] = z[["zone_id", "zone_name", "geometry"]]
+    allz = pd.concat([p.assign(_layer=k) for k, p in parts.items()], ignore_index=True)
+    allz = gpd.GeoDataFrame(allz, geometry="geometry", crs=grid.crs)
+    extra_classes = {"potential": model.potential} if model.potential is not None else {}
+    zone_kw = dict(factor_scores=model.factor_scores if cfg.outputs.factor_scores else {},
+                   extra_classes=extra_classes, scheme=scheme, block=cfg.processing.chunk)
+    sums = None
+    if client is None:
+        # the zone sums are taken from the blocks as they are computed for the rasters, in
+        # the same pass: no raster is read back
+        sums = ZoneSums(allz, classes=model.classes, score=model.score,
+                        limiting=model.limiting, **zone_kw)
+    with timer("compute+write rasters, zone sums", progress):
+        _write(pl, model, stage, factor_codes, progress, warn, store.outputs(), client,
+               sinks=[(sums.parts, sums)] if sums is not None else ())
     store.commit()
     with timer("zone statistics", progress):
-        chunk = cfg.processing.chunk
-        opened = {n: open_output(stage / f"{n}.tif", grid, chunk=chunk)
-                  for n in ("classes", "suitability", "limiting_factor")}
-        extra_classes = {}
-        if model.potential is not None:
-            extra_classes["potential"] = open_output(stage / "classes_potential.tif", grid,
-                                                     chunk=chunk)
-        kw = dict(classes=opened["classes"], score=opened["suitability"],
-                  limiting=opened["limiting_factor"], factor_names=factor_codes, scheme=scheme,
-                  factor_scores={f: open_output(stage / f"score_{f}.tif", grid, chunk=chunk)
-                                 for f in model.factor_scores} if cfg.outputs.factor_scores else {},
-                  extra_classes=extra_classes,
-                  suitable=tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable),
-                  block=chunk)
-        # every zones layer and the AOI in one block-wise pass over the rasters
-        parts = {"": pl.aoi.assign(zone_id="AOI", zone_name=cfg.title)[["zone_id", "zone_name", "geometry"]]}
-        for zname, zones in pl.zones.items():
-            spec = cfg.zones[zname]
-            z = zones.assign(zone_id=zones[spec.id_field],
-                             zone_name=zones[spec.name_field] if spec.name_field else "")
-            parts[zname] = z[["zone_id", "zone_name", "geometry"]]
-        allz = pd.concat([p.assign(_layer=k) for k, p in parts.items()], ignore_index=True)
-        res = zone_statistics(gpd.GeoDataFrame(allz, geometry="geometry", crs=grid.crs),
-                              id_field="zone_id", name_field="zone_name", **kw)
+        if sums is None:
+            # on a cluster the blocks live on the workers: the sums read the written files
+            chunk = cfg.processing.chunk
+            opened = {n: open_output(stage / f"{n}.tif", grid, chunk=chunk)
+                      for n in ("classes", "suitability", "limiting_factor")}
+            if extra_classes:
+                zone_kw["extra_classes"] = {"potential": open_output(
+                    stage / "classes_potential.tif", grid, chunk=chunk)}
+            if zone_kw["factor_scores"]:
+                zone_kw["factor_scores"] = {f: open_output(stage / f"score_{f}.tif", grid,
+                                                           chunk=chunk)
+                                            for f in model.factor_scores}
+            sums = ZoneSums(allz, classes=opened["classes"], score=opened["suitability"],
+                            limiting=opened["limiting_factor"], **zone_kw)
+            with rasterio.Env(GDAL_CACHEMAX=64), dask.config.set(scheduler="threads"):
+                dsa.store(sums.parts, sums, lock=False)
+        res = sums.result(allz, id_field="zone_id", name_field="zone_name",
+                          factor_names=factor_codes, suitable=suitable)
         aoi, results = res.subset(allz["_layer"] == ""), {}
         for zname in pl.zones:
             sub = res.subset(allz["_layer"] == zname)
@@ -469,7 +486,8 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
     with timer("tables", progress):
         write_tables(stage, results, aoi, pl)
     manifest = _manifest(pl, model, quality, warn, scheme, factor_codes, digests)
-    manifest["cache"] = {"folder": str(store.cache.folder), "reused": store.reused,
+    manifest["cache"] = {"enabled": cfg.processing.layer_cache,
+                         "folder": str(store.cache.folder), "reused": store.reused,
                          "added": sorted(store.todo), "bytes": folder_size(store.cache.folder)}
     if cfg.outputs.publish:
         with timer("maps, styles, report", progress):

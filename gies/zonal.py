@@ -25,6 +25,7 @@ Definitions (the contract in ``docs/outputs.md``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from gies.area import cell_areas
 from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 
-__all__ = ["zone_statistics", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
+__all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
 
 CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "nodata",
                  OUTSIDE: "outside"}
@@ -97,6 +98,16 @@ class _Acc:
         self.fs = np.zeros((n, n_factors))
         self.fcls = np.zeros((n, n_factors, 5))
         self.lim = np.zeros((n, 256))
+
+    def merge(self, zs: np.ndarray, part: _Acc) -> None:
+        """Add the sums of ``part`` (its rows are the zones ``zs``, distinct) to these."""
+        self.cls[zs] += part.cls
+        for k, v in part.extra.items():
+            self.extra[k][zs] += v
+        for name in ("sw", "s1", "s2", "hist", "fw", "fs", "fcls", "lim"):
+            getattr(self, name)[zs] += getattr(part, name)
+        self.smin[zs] = np.minimum(self.smin[zs], part.smin)
+        self.smax[zs] = np.maximum(self.smax[zs], part.smax)
 
     def add(self, i: int, w: np.ndarray, cls: np.ndarray, sc: np.ndarray, lim, fsc, fclass,
             extra=None):
@@ -183,13 +194,6 @@ def weighted_quantile_from_hist(hist: np.ndarray, q: float) -> float:
     return float((k + min(max(frac, 0.0), 1.0)) / len(hist))
 
 
-def _blocks(grid: Grid, size: int):
-    rows, cols = grid.shape
-    for r0 in range(0, rows, size):
-        for c0 in range(0, cols, size):
-            yield r0, min(r0 + size, rows), c0, min(c0 + size, cols)
-
-
 def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms: gpd.GeoDataFrame):
     t = grid.transform
     xmin, ymax = t.c + c0 * t.a, t.f + r0 * t.e
@@ -199,8 +203,124 @@ def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms: gpd.GeoDataFrame):
     return res["cell_id"], res["coverage"]
 
 
-def _read(da: xr.DataArray, r0, r1, c0, c1) -> np.ndarray:
-    return np.asarray(da.isel(y=slice(r0, r1), x=slice(c0, c1)).values)
+class ZoneSums:
+    """Zone statistics as a lazy block pass that can share a dask computation with others.
+
+    ``parts`` is a dask array of objects, one element per block of the (rechunked) layers:
+    the partial sums of the zones touching that block. This object is a ``dask.array.store``
+    target for it: each part is merged into the per-zone accumulators as soon as it is
+    computed (under a lock) and then dropped, so memory stays one block plus the
+    accumulators. Stored in the same ``store`` call as the output rasters, the blocks are
+    computed once for both and the rasters are never read back.
+
+    >>> # zs = ZoneSums(zones, classes=c, score=s); dask.array.store(zs.parts, zs)
+    >>> # zs.result(zones, id_field="id", name_field=None)
+    """
+
+    def __init__(self, zones: gpd.GeoDataFrame, *, classes: xr.DataArray, score: xr.DataArray,
+                 limiting: xr.DataArray | None = None,
+                 factor_scores: Mapping[str, xr.DataArray] | None = None,
+                 scheme: ClassScheme | None = None,
+                 extra_classes: Mapping[str, xr.DataArray] | None = None, block: int = 1024):
+        import dask.array as dsa
+
+        grid: Grid = classes.attrs["grid"]
+        factor_scores = dict(factor_scores or {})
+        extra_classes = dict(extra_classes or {})
+        layers = ([classes, score] + ([limiting] if limiting is not None else [])
+                  + list(factor_scores.values()) + list(extra_classes.values()))
+        assert_on_grid(grid, *layers)
+        if factor_scores and scheme is None:
+            raise ValueError("factor_scores need a class scheme to classify factor scores")
+        self.grid, self.fnames = grid, list(factor_scores)
+        self.xnames = list(extra_classes)
+        self.has_lim = limiting is not None
+        self.acc = _Acc(len(zones), len(self.fnames), self.xnames)
+        geoms = zones.geometry.reset_index(drop=True)
+        valid = ~(geoms.isna() | geoms.is_empty)
+        self.geoms = geoms
+        self.sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
+        self.valid_idx = np.nonzero(valid.to_numpy())[0]
+        self.thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
+        self._lock = threading.Lock()
+        # the dtypes the rasters are written with, so that sums equal those of the files
+        typed = ([(classes, np.uint8), (score, np.float32)]
+                 + ([(limiting, np.uint8)] if limiting is not None else [])
+                 + [(f, np.float32) for f in factor_scores.values()]
+                 + [(x, np.uint8) for x in extra_classes.values()])
+        datas = []
+        for da, dt in typed:
+            d = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
+            datas.append(d.rechunk((block, block)).astype(dt))
+        ny, nx = (len(c) for c in datas[0].chunks)
+        self.parts = dsa.map_blocks(self._part, *datas, dtype=object,
+                                    chunks=((1,) * ny, (1,) * nx), meta=np.empty((0, 0), object))
+
+    def _part(self, *blocks, block_info=None):
+        (r0, r1), (c0, c1) = block_info[0]["array-location"]
+        out = np.empty((1, 1), dtype=object)
+        out[0, 0] = self._block_sums(r0, r1, c0, c1, [np.asarray(b).ravel() for b in blocks])
+        return out
+
+    def _block_sums(self, r0, r1, c0, c1, flat):
+        """``(zone indices, _Acc)`` of the zones touching one block (``None``: none)."""
+        grid, geoms = self.grid, self.geoms
+        t = grid.transform
+        bbox = box(t.c + c0 * t.a, t.f + r1 * t.e, t.c + c1 * t.a, t.f + r0 * t.e)
+        hits = np.sort(self.valid_idx[self.sindex.query(bbox, predicate="intersects")])
+        if hits.size == 0:
+            return None
+        # A zone covering the whole block (the AOI, a large province) covers every cell
+        # entirely: its sums need neither exactextract nor a gather of its cells.
+        full = np.array([zi for zi in hits if geoms.iloc[zi].contains(bbox)], dtype=np.int64)
+        partial = np.setdiff1d(hits, full)
+        # Clip to the block: exactextract then only sees what is inside the raster window
+        # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
+        # on the window's edge).
+        clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[partial]]
+        keep = [k for k, g in enumerate(clipped) if g is not None]
+        partial = partial[keep]
+        if not keep and not full.size:
+            return None
+        it = iter(flat)
+        cls, sc = next(it), next(it)
+        lim = next(it) if self.has_lim else None
+        fsc = [next(it) for _ in self.fnames]
+        fcls = [_factor_class(f, self.thresholds) for f in fsc]
+        xcls = {k: next(it) for k in self.xnames}
+        zones = np.union1d(full, partial)
+        acc = _Acc(zones.size, len(self.fnames), self.xnames)
+        area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
+        for zi in np.searchsorted(zones, full):
+            acc.add(zi, area, cls, sc, lim, fsc, fcls, xcls)
+        if keep:
+            sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
+            cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
+            parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
+                     for zi, cells, cov in zip(np.searchsorted(zones, partial), cells_list,
+                                               cov_list) if len(cells)]
+            if parts:
+                zs = np.array([p[0] for p in parts], dtype=np.int64)
+                lens = np.array([p[1].size for p in parts], dtype=np.int64)
+                cells = np.concatenate([p[1] for p in parts])
+                w = np.concatenate([p[2] for p in parts]) * area[cells]
+                acc.add_block(zs, lens, w, cls[cells], sc[cells],
+                              None if lim is None else lim[cells], [f[cells] for f in fsc],
+                              [f[cells] for f in fcls], {k: v[cells] for k, v in xcls.items()})
+        return zones, acc
+
+    def __setitem__(self, key, value) -> None:
+        part = np.asarray(value).ravel()[0]
+        if part is not None:
+            with self._lock:
+                self.acc.merge(*part)
+
+    def result(self, zones: gpd.GeoDataFrame, *, id_field: str, name_field: str | None,
+               factor_names: Mapping[int, str] | None = None,
+               suitable: Sequence[int] = (1, 2)) -> ZonalResult:
+        """The tables, once :attr:`parts` has been stored into this object."""
+        return _tables(zones, self.acc, self.fnames, factor_names or {}, id_field, name_field,
+                       suitable)
 
 
 def zone_statistics(
@@ -224,74 +344,19 @@ def zone_statistics(
     ``empty = True``. ``factor_scores`` (factor -> score layer) adds ``mean_<factor>`` and
     the factor × class table, classified with ``scheme``. ``extra_classes`` (name -> class
     layer, e.g. ``potential``) adds ``<name>_<class>_ha`` and ``<name>_suitable_ha``.
+    Computes :class:`ZoneSums` on its own (threads; each block of files read once).
     """
-    grid: Grid = classes.attrs["grid"]
-    factor_scores = dict(factor_scores or {})
-    extra_classes = dict(extra_classes or {})
-    layers = ([classes, score] + ([limiting] if limiting is not None else [])
-              + list(factor_scores.values()) + list(extra_classes.values()))
-    assert_on_grid(grid, *layers)
-    if factor_scores and scheme is None:
-        raise ValueError("factor_scores need a class scheme to classify factor scores")
-    n = len(zones)
-    fnames = list(factor_scores)
-    acc = _Acc(n, len(fnames), list(extra_classes))
-    geoms = zones.geometry.reset_index(drop=True)
-    valid = ~(geoms.isna() | geoms.is_empty)
-    sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
-    valid_idx = np.nonzero(valid.to_numpy())[0]
-    thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
+    import dask
+    import dask.array as dsa
+
+    zs = ZoneSums(zones, classes=classes, score=score, limiting=limiting,
+                  factor_scores=factor_scores, scheme=scheme, extra_classes=extra_classes,
+                  block=block)
     # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limiting,
-                    factor_scores, extra_classes, thresholds)
-    return _tables(zones, acc, fnames, factor_names or {}, id_field, name_field, suitable)
-
-
-def _accumulate(grid, block, geoms, sindex, valid_idx, acc, classes, score, limiting,
-                factor_scores, extra_classes, thresholds) -> None:
-    for r0, r1, c0, c1 in _blocks(grid, block):
-        t = grid.transform
-        bbox = box(t.c + c0 * t.a, t.f + r1 * t.e, t.c + c1 * t.a, t.f + r0 * t.e)
-        hits = valid_idx[sindex.query(bbox, predicate="intersects")]
-        if hits.size == 0:
-            continue
-        # A zone covering the whole block (the AOI, a large province) covers every cell
-        # entirely: its sums need neither exactextract nor a gather of its cells.
-        full = [zi for zi in hits if geoms.iloc[zi].contains(bbox)]
-        partial = np.setdiff1d(hits, full)
-        # Clip to the block: exactextract then only sees what is inside the raster window
-        # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
-        # on the window's edge).
-        clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[partial]]
-        keep = [k for k, g in enumerate(clipped) if g is not None]
-        if not keep and not full:
-            continue
-        partial = partial[keep]
-        area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
-        cls = _read(classes, r0, r1, c0, c1).ravel()
-        sc = _read(score, r0, r1, c0, c1).ravel()
-        lim = _read(limiting, r0, r1, c0, c1).ravel() if limiting is not None else None
-        fsc = [_read(f, r0, r1, c0, c1).ravel() for f in factor_scores.values()]
-        fcls = [_factor_class(f, thresholds) for f in fsc]
-        xcls = {k: _read(v, r0, r1, c0, c1).ravel() for k, v in extra_classes.items()}
-        for zi in full:
-            acc.add(zi, area, cls, sc, lim, fsc, fcls, xcls)
-        if not keep:
-            continue
-        sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
-        cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
-        parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
-                 for zi, cells, cov in zip(partial, cells_list, cov_list) if len(cells)]
-        if not parts:
-            continue
-        zs = np.array([p[0] for p in parts], dtype=np.int64)
-        lens = np.array([p[1].size for p in parts], dtype=np.int64)
-        cells = np.concatenate([p[1] for p in parts])
-        w = np.concatenate([p[2] for p in parts]) * area[cells]
-        acc.add_block(zs, lens, w, cls[cells], sc[cells], None if lim is None else lim[cells],
-                      [f[cells] for f in fsc], [f[cells] for f in fcls],
-                      {k: v[cells] for k, v in xcls.items()})
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
+        dsa.store(zs.parts, zs, lock=False)
+    return zs.result(zones, id_field=id_field, name_field=name_field,
+                     factor_names=factor_names, suitable=suitable)
 
 
 def _gaez_si(hist: np.ndarray, area: float) -> float:

@@ -4,7 +4,7 @@ All outputs of a run are written by a single :func:`dask.array.store` call, so t
 they share (reading, harmonising, scoring) is computed once, chunk by chunk, and no output
 ever needs the whole grid in memory. Each file is then copied into a COG by GDAL's COG
 driver (DEFLATE with a predictor, internal overviews), which streams; the copies run side
-by side, one per core. Outputs with ``cog=False`` are written compressed in the pass itself.
+by side, each with GDAL's compression threads. Outputs with ``cog=False`` are written compressed in the pass itself.
 """
 
 from __future__ import annotations
@@ -83,8 +83,10 @@ def _predictor(out: RasterOutput) -> str:
 
 
 def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None = None,
-                  callbacks=()) -> dict:
-    """Write every output in one pass; also compute the lazy values in ``extra``.
+                  sinks=(), callbacks=()) -> dict:
+    """Write every output in one pass; also compute the lazy values in ``extra`` and store
+    each dask array of ``sinks`` (``(array, target)`` pairs, e.g. the block sums of
+    :class:`gies.zonal.ZoneSums`) into its target, in the same pass.
 
     Returns the computed ``extra`` values.
     """
@@ -109,7 +111,8 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
                 data = dsa.from_array(np.asarray(data), chunks=512)
             sources.append(data)
             targets.append(_BandWriter(ds, lock, out.dtype))
-        stored = dsa.store(sources, targets, lock=False, compute=False)
+        stored = dsa.store(sources + [a for a, _ in sinks], targets + [t for _, t in sinks],
+                           lock=False, compute=False)
         keys = list((extra or {}).keys())
         # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
         with dask.config.set(scheduler="threads"), rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
@@ -131,22 +134,23 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
 
 
 def _all_to_cog(jobs: list[tuple[Path, RasterOutput]]) -> None:
-    """COG copies of the raw files, one per core at a time (each single-threaded: GDAL's
-    per-file compression threads cost ~20 % more CPU than files side by side)."""
-    import os
+    """COG copies of the raw files, all side by side, each compressing with every core.
+
+    One float score file dominates (4× the bytes of a class file): one copy per core left
+    that file alone on one core for most of the step; with GDAL's compression threads in
+    every copy the cores stay busy to the end (N=8000: 2.1 s instead of 3.0 s wall for the
+    same CPU)."""
     from concurrent.futures import ThreadPoolExecutor
 
     if not jobs:
         return
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    threads = "ALL_CPUS" if workers == 1 else "1"
 
     def one(job):
         src, out = job
-        _to_cog(src, out, threads=threads)
+        _to_cog(src, out, threads="ALL_CPUS")
         src.unlink()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(jobs), 8)) as pool:
         for f in [pool.submit(one, j) for j in jobs]:
             f.result()
 

@@ -76,14 +76,28 @@ def test_inputs_are_not_modified(tmp_path, repo):
     assert before == after
 
 
+def test_no_layer_cache_by_default(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    p = _pipeline(tmp_path, "senegal-sorghum-laea.yaml", out)
+    r = _run(p)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((current_run(out, "senegal-sorghum-laea") / "manifest.json").read_text())
+    assert m["cache"]["enabled"] is False and m["cache"]["added"] == [] and m["cache"]["bytes"] == 0
+    assert not list((out / ".cache").glob("*.tif"))
+
+
 def test_cache_reuses_harmonised_layers_after_a_weight_change(tmp_path):
     out = tmp_path / "out"
     p = _pipeline(tmp_path, "senegal-sorghum-laea.yaml", out)
+    p.write_text(p.read_text() + "\nprocessing: {layer_cache: true}\n")
     r1 = _run(p)
     assert r1.returncode == 0, r1.stderr
     import json
 
     m1 = json.loads((current_run(out, "senegal-sorghum-laea") / "manifest.json").read_text())
+    assert m1["cache"]["enabled"] is True
     assert m1["cache"]["reused"] == [] and len(m1["cache"]["added"]) == 4
     first = {t.name: rasterio.open(t).read() for t in current_run(out, "senegal-sorghum-laea").glob("score_*.tif")}
     # change only how factors combine: the harmonised layers are reused, scores unchanged

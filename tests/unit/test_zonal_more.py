@@ -129,7 +129,7 @@ def test_blocks_inside_a_zone_skip_exactextract_with_the_same_numbers(monkeypatc
     monkeypatch.setattr(zonal._Acc, "add", lambda self, i, *a, **k: (full.append(i), real_add(self, i, *a, **k)))
     monkeypatch.setattr(zonal, "_block_coverage", lambda *a: (cover.append(1), real_cov(*a))[1])
     small = _run(7)
-    assert full == [5] * 9 and cover  # 3 x 3 blocks of the box
+    assert len(full) == 9 and cover  # the 3 x 3 blocks inside the box
     monkeypatch.setattr(zonal._Acc, "add", real_add)
     big = _run(1024)
     np.testing.assert_allclose(small.wide.select_dtypes("number").to_numpy(dtype=float),
