@@ -4,7 +4,7 @@ The benchmark (bench/README.md) found int16 SoilGrids-like layers (nodata lake, 
 differing from gdalwarp by up to 0.6 pH×10 units: GDAL's approximate transformer (0.125 px
 by default) was applied per dask chunk, so every chunking (and gdalwarp's own windows)
 sampled the rough source at points up to 1/8 source pixel apart. gies now warps fixed tiles
-with a transformer tolerance of 1e-4 px.
+with a transformer tolerance of 1e-3 px.
 """
 
 from __future__ import annotations
@@ -95,9 +95,10 @@ def test_int16_nodata_scale_matches_gdalwarp(tmp_path, monkeypatch, chunk, tile,
     assert (np.isfinite(ours) == np.isfinite(ref)).mean() >= 0.999
     both = np.isfinite(ours) & np.isfinite(ref)
     rel = np.abs(ours[both] - ref[both]) / np.maximum(np.abs(ref[both]), 1e-12)
-    share = float((rel <= 1e-4).mean())
-    print(f"gdalwarp -et 0 agreement (int16, nodata, scale 0.1): {share:.4%} of {both.sum()}")
-    assert share >= 0.99
+    share = float((rel <= 1e-3).mean())
+    print(f"gdalwarp -et 0 agreement (int16, nodata, scale 0.1): {share:.4%} of {both.sum()} "
+          f"within 1e-3, {float((rel <= 1e-4).mean()):.4%} within 1e-4, max {rel.max():.2e}")
+    assert share >= 0.999 and rel.max() < 1e-3
 
 
 @pytest.mark.parametrize("case", ["test_geographic_to_auto_laea", "test_utm_to_geographic",
