@@ -109,8 +109,14 @@ class _Acc:
         self.smin[zs] = np.minimum(self.smin[zs], part.smin)
         self.smax[zs] = np.maximum(self.smax[zs], part.smax)
 
-    def add(self, i: int, w: np.ndarray, cls: np.ndarray, sc: np.ndarray, lim, fsc, fclass,
-            extra=None):
+    def add(self, i: int, w: np.ndarray | float, cls: np.ndarray, sc: np.ndarray, lim, fsc,
+            fclass, extra=None):
+        """Add cells of zone ``i`` with weights ``w`` (an array, or one number for all cells,
+        e.g. a whole block of an equal-area grid: then every sum is an unweighted count or
+        sum times ``w``, several times faster)."""
+        if np.ndim(w) == 0:
+            self._add_uniform(i, float(w), cls, sc, lim, fsc, fclass, extra)
+            return
         self.cls[i] += np.bincount(cls, weights=w, minlength=256)
         for k, v in (extra or {}).items():
             self.extra[k][i] += np.bincount(v, weights=w, minlength=256)
@@ -132,6 +138,28 @@ class _Acc:
             self.fs[i, k] += (w[okf] * f[okf]).sum()
             self.fcls[i, k] += np.bincount(fc, weights=w, minlength=5)[:5]
 
+    def _add_uniform(self, i, w, cls, sc, lim, fsc, fclass, extra):
+        self.cls[i] += np.bincount(cls, minlength=256) * w
+        for k, v in (extra or {}).items():
+            self.extra[k][i] += np.bincount(v, minlength=256) * w
+        ok = ~np.isnan(sc)
+        n = int(np.count_nonzero(ok))
+        if n:
+            sv = sc[ok].astype(np.float64)
+            self.sw[i] += n * w
+            self.s1[i] += sv.sum() * w
+            self.s2[i] += np.dot(sv, sv) * w
+            self.smin[i] = min(self.smin[i], sv.min())
+            self.smax[i] = max(self.smax[i], sv.max())
+            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
+            self.hist[i] += np.bincount(b, minlength=_BINS) * w
+        if lim is not None:
+            self.lim[i] += np.bincount(lim, minlength=256) * w
+        for k, (f, fc) in enumerate(zip(fsc, fclass)):
+            okf = ~np.isnan(f)
+            self.fw[i, k] += np.count_nonzero(okf) * w
+            self.fs[i, k] += f[okf].sum(dtype=np.float64) * w
+            self.fcls[i, k] += np.bincount(fc, minlength=5)[:5] * w
 
     def add_block(self, zs: np.ndarray, lens: np.ndarray, w: np.ndarray, cls: np.ndarray,
                   sc: np.ndarray, lim, fsc, fclass, extra=None):
@@ -192,6 +220,11 @@ def weighted_quantile_from_hist(hist: np.ndarray, q: float) -> float:
     before = cum[k - 1] if k > 0 else 0.0
     frac = (target - before) / hist[k] if hist[k] > 0 else 0.0
     return float((k + min(max(frac, 0.0), 1.0)) / len(hist))
+
+
+def _covers(geom, bbox) -> bool:
+    """Whether a zone covers a whole block (every cell's coverage is then exactly 1)."""
+    return geom.contains(bbox)
 
 
 def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms: gpd.GeoDataFrame):
@@ -272,7 +305,7 @@ class ZoneSums:
             return None
         # A zone covering the whole block (the AOI, a large province) covers every cell
         # entirely: its sums need neither exactextract nor a gather of its cells.
-        full = np.array([zi for zi in hits if geoms.iloc[zi].contains(bbox)], dtype=np.int64)
+        full = np.array([zi for zi in hits if _covers(geoms.iloc[zi], bbox)], dtype=np.int64)
         partial = np.setdiff1d(hits, full)
         # Clip to the block: exactextract then only sees what is inside the raster window
         # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
@@ -291,8 +324,10 @@ class ZoneSums:
         zones = np.union1d(full, partial)
         acc = _Acc(zones.size, len(self.fnames), self.xnames)
         area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
+        # one number for a block of equal cells (equal-area grids): unweighted sums
+        uniform = area.size and area.min() == area.max()
         for zi in np.searchsorted(zones, full):
-            acc.add(zi, area, cls, sc, lim, fsc, fcls, xcls)
+            acc.add(zi, area[0] if uniform else area, cls, sc, lim, fsc, fcls, xcls)
         if keep:
             sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
             cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)

@@ -135,3 +135,24 @@ def test_blocks_inside_a_zone_skip_exactextract_with_the_same_numbers(monkeypatc
     np.testing.assert_allclose(small.wide.select_dtypes("number").to_numpy(dtype=float),
                                big.wide.select_dtypes("number").to_numpy(dtype=float),
                                rtol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("crs,res,origin", [("EPSG:4326", 0.5, (20.0, 75.0)), (ZONES_CRS, 10.0, (0.0, 400.0))])
+def test_whole_blocks_weighted_like_partial_cells(crs, res, origin, monkeypatch):
+    from gies import zonal
+
+    # a zone covering the whole grid: every block is summed whole (row areas on the
+    # geographic grid, one number on the equal-area one), or cell by cell through
+    # exactextract: both must give the same sums
+    grid = make_grid((20, 24), res=res, crs=crs, origin=origin)
+    rng = np.random.default_rng(3)
+    s = rng.random((20, 24)).astype(np.float32)
+    s[rng.random((20, 24)) < 0.1] = np.nan
+    c = np.where(np.isnan(s), 254, np.where(s >= 0.5, 2, 4)).astype(np.uint8)
+    x0, y0 = origin
+    z = gpd.GeoDataFrame({"id": [1]}, geometry=[box(x0 - res, y0 - 21 * res, x0 + 25 * res, y0 + res)], crs=crs)
+    kw = dict(classes=make_layer(c, grid=grid), score=make_layer(s, grid=grid), id_field="id", name_field=None)
+    whole = zone_statistics(z, block=4, **kw).wide.select_dtypes("number").to_numpy(float)
+    monkeypatch.setattr(zonal, "_covers", lambda geom, bbox: False)  # every cell via exactextract
+    cells = zone_statistics(z, block=4, **kw).wide.select_dtypes("number").to_numpy(float)
+    np.testing.assert_allclose(whole, cells, rtol=1e-12, equal_nan=True)
