@@ -111,7 +111,8 @@ def cmd_run(args) -> int:
 
     progress = _Progress(args.quiet)
     result = run(args.pipeline, progress=progress, force=getattr(args, "force", False),
-                 scheduler=getattr(args, "scheduler", None), workers=getattr(args, "workers", None))
+                 scheduler=getattr(args, "scheduler", None), workers=getattr(args, "workers", None),
+                 memory_limit=getattr(args, "memory_limit", None))
     if not args.quiet:
         print(f"\nOutputs: {result.output_dir}")
         print(_summary_table(result))
@@ -240,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "$DASK_SCHEDULER_ADDRESS); its workers must see the same file paths")
     p.add_argument("--workers", type=int, metavar="N",
                    help="threads of the local scheduler (default: one per core)")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="memory for the local run (e.g. 2GB, 1.5GiB): fewer threads when they "
+                   "would not fit; results do not change (chunking is fixed by the pipeline)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("cache", parents=[common], help="manage the cache of harmonised layers")
     p.add_argument("action", choices=["clear"])

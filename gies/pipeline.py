@@ -35,6 +35,7 @@ from gies import classify as cls_mod
 from gies.config import LoadedPipeline, load_pipeline
 from gies.errors import DataQualityWarning, ExportError, GiesError, GiesWarning, LayerError
 from gies.grid import Grid
+from gies.io.gdal import block_cache
 from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.stream import write_windows
@@ -164,7 +165,8 @@ def _cache_keys(pl: Plan, digests: dict[Path, str]) -> dict[str, str]:
 
 
 def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool = False,
-        scheduler: str | None = None, workers: int | None = None) -> RunResult:
+        scheduler: str | None = None, workers: int | None = None,
+        memory_limit: int | str | None = None) -> RunResult:
     """Run a pipeline file end to end and return its summary.
 
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
@@ -176,8 +178,10 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     ``scheduler`` is the address of an existing Dask cluster (``tcp://host:8786``; default
     ``$DASK_SCHEDULER_ADDRESS``) whose workers see the same file paths: every chunk is then
     computed on the cluster and streamed back window by window to be written here. Otherwise
-    the local threaded scheduler runs with ``workers`` threads (default: one per core).
-    Chunking is fixed by the pipeline, so results do not depend on either.
+    the local threaded scheduler runs with ``workers`` threads (default: one per core), fewer
+    when ``memory_limit`` (bytes, or text such as ``"2GB"``) would not hold them
+    (:mod:`gies.resources`). Chunking is fixed by the pipeline, so results depend on none
+    of these.
     """
     import os
 
@@ -185,10 +189,13 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     if address:
         return _run_on_cluster(pipeline, address, progress=progress, output_root=output_root,
                                force=force)
-    if workers:
-        with dask.config.set(num_workers=int(workers)):
-            return _run(pipeline, progress=progress, output_root=output_root, force=force)
-    return _run(pipeline, progress=progress, output_root=output_root, force=force)
+    limit = None
+    if memory_limit is not None:
+        from gies.resources import parse_size
+
+        limit = parse_size(memory_limit)
+    return _run(pipeline, progress=progress, output_root=output_root, force=force,
+                workers=workers, memory_limit=limit)
 
 
 def _run_on_cluster(pipeline, address: str, **kw) -> RunResult:
@@ -206,15 +213,54 @@ def _run_on_cluster(pipeline, address: str, **kw) -> RunResult:
         client.close()
 
 
+def _release_freed_memory() -> None:
+    """Return memory freed by the planning stage (sampled reads of every layer) to the OS.
+
+    glibc keeps freed blocks below its adaptive mmap threshold (up to 32 MB) in the heap, so
+    the transient reads of a large country stayed in the process's RSS through the whole
+    run (~100 MB at 256 Mpx) although nothing used them. No-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _threads(pl: Plan, workers: int | None, memory_limit: int | None) -> dict:
+    """The local scheduler's threads for this plan (see :mod:`gies.resources`)."""
+    import os
+
+    from gies import harmonise as hz
+    from gies import resources
+
+    cfg = pl.pipeline.config
+    grids: dict = {}
+    for info in pl.infos.values():
+        key = (info.grid.crs, tuple(info.grid.transform)[:6], info.grid.shape)
+        grids[key] = grids.get(key, 0) + 1
+    base, per = resources.estimate(
+        chunk=cfg.processing.chunk, tile_cells=int(np.prod(hz._tile_hw(hz.WARP_TILE))),
+        largest_group=max(grids.values(), default=1),
+        n_zones=len(pl.aoi) + sum(len(z) for z in pl.zones.values()))
+    threads = int(workers or os.cpu_count() or 1)
+    if memory_limit is not None:
+        threads = resources.threads_within(memory_limit, base=base, per_thread=per,
+                                           requested=workers)
+    return {"threads": threads, "memory_limit_mb": None if memory_limit is None
+            else round(memory_limit / 1e6), "estimated_peak_mb": round((base + threads * per) / 1e6)}
+
+
 def _run(pipeline, *, progress=None, output_root: Path | None = None, force: bool = False,
-         client=None) -> RunResult:
+         client=None, workers: int | None = None, memory_limit: int | None = None) -> RunResult:
     """:func:`run` on the chosen scheduler (``client``: a distributed Client or None)."""
     t_all = time.perf_counter()
     timer = _Timer()
     warn: list[str] = []
     with timer("validate", progress):
         p = pipeline if isinstance(pipeline, LoadedPipeline) else load_pipeline(pipeline)
-    cfg = p.config
     with timer("plan", progress):
         pl = plan(p)
         problems = check_data(pl)
@@ -222,6 +268,18 @@ def _run(pipeline, *, progress=None, output_root: Path | None = None, force: boo
             raise LayerError("\n".join(problems))
     factors = dict(pl.factors)
     warn.extend(pl.warnings)
+    _release_freed_memory()
+    resources = {"scheduler": "distributed"} if client is not None else \
+        {"scheduler": "threads", **_threads(pl, workers, memory_limit)}
+    with dask.config.set(num_workers=resources.get("threads")):
+        return _run_planned(p, pl, factors, warn, timer, t_all, progress=progress,
+                            output_root=output_root, force=force, client=client,
+                            resources=resources)
+
+
+def _run_planned(p, pl: Plan, factors, warn, timer, t_all, *, progress, output_root, force,
+                 client, resources) -> RunResult:
+    cfg = p.config
     out_root = output_root or p.output_dir.parent
     use_cache = cfg.processing.layer_cache
     cache = LayerCache(out_root / ".cache", enabled=use_cache and not force)
@@ -247,7 +305,7 @@ def _run(pipeline, *, progress=None, output_root: Path | None = None, force: boo
     store = _CacheWrite(cache, keys, cached, layers, quality, factors, pl)
     try:
         return _export(pl, model, stage, out_root, timer, progress, warn, quality, t_all,
-                       digests, store, client)
+                       digests, store, client, resources)
     except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
         store.abort()
@@ -421,7 +479,8 @@ class _CacheWrite:
 
 
 def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress, warn,
-            quality, t_all, digests, store: _CacheWrite, client=None) -> RunResult:
+            quality, t_all, digests, store: _CacheWrite, client=None,
+            resources: dict | None = None) -> RunResult:
     grid, cfg = pl.grid, pl.pipeline.config
     factor_codes = {i + 1: f for i, f in enumerate(model.factor_scores)}
     if cfg.combine.rule == "grouped":
@@ -466,7 +525,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
                                             for f in model.factor_scores}
             sums = ZoneSums(allz, classes=opened["classes"], score=opened["suitability"],
                             limiting=opened["limiting_factor"], **zone_kw)
-            with rasterio.Env(GDAL_CACHEMAX=64), dask.config.set(scheduler="threads"):
+            with block_cache(64), dask.config.set(scheduler="threads"):
                 dsa.store(sums.parts, sums, lock=False)
         res = sums.result(allz, id_field="zone_id", name_field="zone_name",
                           factor_names=factor_codes, suitable=suitable)
@@ -486,6 +545,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
     with timer("tables", progress):
         write_tables(stage, results, aoi, pl)
     manifest = _manifest(pl, model, quality, warn, scheme, factor_codes, digests)
+    manifest["processing"] = {"chunk": cfg.processing.chunk, **(resources or {})}
     manifest["cache"] = {"enabled": cfg.processing.layer_cache,
                          "folder": str(store.cache.folder), "reused": store.reused,
                          "added": sorted(store.todo), "bytes": folder_size(store.cache.folder)}

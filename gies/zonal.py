@@ -41,6 +41,7 @@ from shapely.geometry import box
 from gies.area import cell_areas
 from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
+from gies.io.gdal import block_cache
 
 __all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
 
@@ -388,7 +389,7 @@ def zone_statistics(
                   factor_scores=factor_scores, scheme=scheme, extra_classes=extra_classes,
                   block=block)
     # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
+    with block_cache(GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
         dsa.store(zs.parts, zs, lock=False)
     return zs.result(zones, id_field=id_field, name_field=name_field,
                      factor_names=factor_names, suitable=suitable)

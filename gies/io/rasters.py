@@ -23,6 +23,7 @@ from rasterio.windows import Window
 
 from gies.errors import ExportError
 from gies.grid import Grid
+from gies.io.gdal import block_cache
 
 #: GDAL block cache (MB) while writing: blocks are written once and never read back.
 GDAL_CACHE_MB = 128
@@ -115,7 +116,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
                            lock=False, compute=False)
         keys = list((extra or {}).keys())
         # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
-        with dask.config.set(scheduler="threads"), rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB):
             for cb in callbacks:
                 cb.register()
             try:
@@ -128,7 +129,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
     finally:
         for ds in datasets:
             ds.close()
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with block_cache(GDAL_CACHE_MB):
         _all_to_cog([(tmp, out) for out, tmp in zip(outputs, tmp_paths) if out.cog])
     return dict(zip(keys, values))
 

@@ -1,7 +1,8 @@
 """Writing outputs computed on a Dask cluster: window by window, streamed to this process.
 
 On a distributed cluster the workers cannot write into the files this process is building,
-so the grid is cut into windows of the pipeline's chunk size; a few windows at a time are
+so the grid is cut into windows of whole chunks and whole warp tiles (a tile shared by two
+windows would be warped twice); a few windows at a time are
 computed on the cluster (all outputs of a window in one request, so the work they share is
 done once) and written here as they arrive. Memory in this process is bounded by
 ``in_flight`` windows, never the whole grid. Cell counts requested with ``counted`` (boolean
@@ -10,6 +11,7 @@ layers) are summed window by window in the same pass.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,11 +29,26 @@ from gies.io.rasters import RasterOutput, _profile, _to_cog
 __all__ = ["write_windows", "windows"]
 
 
-def windows(grid: Grid, size: int) -> list[tuple[slice, slice]]:
-    """Row-major windows of ``size`` pixels covering the grid."""
+def _starts(n: int, chunk: int, tile: int) -> list[tuple[int, int]]:
+    """Window edges along an axis: multiples of both the chunk and the warp tile, the last
+    window absorbing the tile tail that :func:`gies.harmonise._tile_starts` merges."""
+    step = math.lcm(chunk, tile)
+    starts = list(range(0, n, step))
+    if len(starts) > 1 and n - starts[-1] < tile // 2:
+        starts.pop()  # not a tile edge: the last warp tile spans it
+    return [(a, b) for a, b in zip(starts, starts[1:] + [n])]
+
+
+def windows(grid: Grid, size: int, tile=None) -> list[tuple[slice, slice]]:
+    """Row-major windows covering the grid, made of whole ``size`` chunks and whole warp
+    tiles (``tile``: rows, cols; default :data:`gies.harmonise.WARP_TILE`), so that no warp
+    tile is computed for two windows."""
+    from gies.harmonise import WARP_TILE, _tile_hw
+
+    th, tw = _tile_hw(WARP_TILE if tile is None else tile)
     rows, cols = grid.shape
-    return [(slice(r, min(r + size, rows)), slice(c, min(c + size, cols)))
-            for r in range(0, rows, size) for c in range(0, cols, size)]
+    return [(slice(r0, r1), slice(c0, c1))
+            for r0, r1 in _starts(rows, size, th) for c0, c1 in _starts(cols, size, tw)]
 
 
 def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[str, xr.DataArray],

@@ -120,3 +120,32 @@ def test_console_script_runs_senegal(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Outputs:" in r.stdout and "S1" in r.stdout
     assert (tmp_path / "senegal-sorghum" / "classes.tif").is_file()
+
+
+def test_memory_limit(capsys, tmp_path):
+    text = (REPO / "pipelines/senegal-sorghum.yaml").read_text().replace("../", f"{REPO}/")
+    out = tmp_path / "out"
+    p = tmp_path / "sen.yaml"
+    p.write_text(text.replace(f"dir: {REPO}/outputs", f"dir: {out}"))
+    assert main(["run", "-q", "--memory-limit", "lots", str(p)]) == 2
+    assert "--memory-limit: cannot read 'lots'" in _err(capsys)
+    assert main(["run", "-q", "--memory-limit", "50MB", str(p)]) == 2
+    assert "for one thread" in _err(capsys) and not (out / "senegal-sorghum").exists()
+    assert main(["run", "-q", "--workers", "2", "--memory-limit", "100GB", str(p)]) == 0
+    m = json.loads((out / "senegal-sorghum" / "manifest.json").read_text())
+    assert m["processing"]["threads"] == 2 and m["processing"]["memory_limit_mb"] == 100_000
+    import rasterio
+
+    with rasterio.open(out / "senegal-sorghum" / "classes.tif") as ds:
+        first = ds.read()
+    # a limit that holds one thread but not two: one thread, the same classes
+    from gies import pipeline as gp
+    from gies.config import load_pipeline
+    from gies.plan import plan
+
+    one = gp._threads(plan(load_pipeline(p)), 1, None)["estimated_peak_mb"]
+    assert main(["run", "-q", "--workers", "2", "--memory-limit", f"{one + 1}MB", str(p)]) == 0
+    m = json.loads((out / "senegal-sorghum" / "manifest.json").read_text())
+    assert m["processing"]["threads"] == 1
+    with rasterio.open(out / "senegal-sorghum" / "classes.tif") as ds:
+        assert (ds.read() == first).all()

@@ -1,0 +1,67 @@
+"""The sampled read behind ``gies validate``: GDAL's nearest decimation, bounded memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from gies.io import read as rd
+from gies.io.read import raster_info, read_sample
+
+
+def _tif(path, shape, *, tiled=True, overviews=False, nodata=-9999):
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 1000, shape).astype(np.int16)
+    a[:7, :9] = nodata
+    with rasterio.open(path, "w", driver="GTiff", width=shape[1], height=shape[0], count=1,
+                       dtype="int16", crs="EPSG:32628", nodata=nodata, tiled=tiled,
+                       blockxsize=64, blockysize=64, transform=Affine(30, 0, 3e5, 0, -30, 1.6e6)) as ds:
+        ds.write(a, 1)
+    if overviews:
+        with rasterio.open(path, "r+") as ds:
+            ds.build_overviews([2, 4])
+    return path, a
+
+
+@pytest.mark.parametrize("shape", [(700, 530), (333, 1001)])
+def test_strip_decimation_equals_gdal_nearest(tmp_path, shape, monkeypatch):
+    path, a = _tif(tmp_path / "a.tif", shape)
+    info = raster_info(path, key="layers.x")
+    calls = []
+    real = rd._decimate_by_strips
+    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x: (calls.append(1), real(*x))[1])
+    got, grid = read_sample(info, max_pixels=5000)
+    assert calls  # no overviews: the strip path
+    with rasterio.open(path) as ds:
+        ref = ds.read(1, out_shape=grid.shape).astype(np.float64)
+    ref[ref == -9999] = np.nan
+    np.testing.assert_array_equal(got, ref)
+    assert grid.shape[0] * grid.shape[1] <= 5000 and np.isnan(got[0, 0])
+
+
+def test_small_file_and_overviews_read_directly(tmp_path, monkeypatch):
+    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x: pytest.fail("strip path taken"))
+    path, a = _tif(tmp_path / "small.tif", (50, 40))
+    got, grid = read_sample(raster_info(path, key="layers.x"))
+    assert grid.shape == (50, 40) and np.nanmax(got) == a[a != -9999].max()
+    path, _ = _tif(tmp_path / "ov.tif", (700, 530), overviews=True)
+    got, grid = read_sample(raster_info(path, key="layers.x"), max_pixels=5000)
+    assert np.isfinite(got).mean() > 0.9
+
+
+def test_gdal_block_cache_is_left_as_it_was(tmp_path):
+    # a bare number given to rasterio as GDAL_CACHEMAX is bytes: 64 once meant a 64-byte
+    # cache, left in place after the sampled read, and every later read decoded each block
+    # once per output row
+    from rasterio._env import get_gdal_config
+
+    before = get_gdal_config("GDAL_CACHEMAX")
+    path, _ = _tif(tmp_path / "a.tif", (700, 530))
+    read_sample(raster_info(path, key="layers.x"), max_pixels=5000)
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+    from gies.io.gdal import block_cache
+
+    with block_cache(64):
+        assert int(get_gdal_config("GDAL_CACHEMAX")) == 64 * 2**20
