@@ -5,8 +5,8 @@ from __future__ import annotations
 import rasterio
 
 
-def block_cache(mb: int) -> rasterio.Env:
-    """A ``rasterio.Env`` bounding GDAL's block cache to ``mb`` megabytes.
+def block_cache(mb: float) -> rasterio.Env:
+    """A ``rasterio.Env`` bounding GDAL's block cache to ``mb`` megabytes (0: no cache).
 
     The size is given to GDAL in bytes: rasterio passes a bare number to
     ``GDALSetCacheMax`` as bytes, so ``GDAL_CACHEMAX=64`` meant a 64-*byte* cache, which
@@ -14,4 +14,4 @@ def block_cache(mb: int) -> rasterio.Env:
     preview took 2 s instead of 10 ms), and it stayed so after the ``with`` block when a
     dataset was open on entry.
     """
-    return rasterio.Env(GDAL_CACHEMAX=int(mb) * 2**20)
+    return rasterio.Env(GDAL_CACHEMAX=int(mb * 2**20))

@@ -25,8 +25,10 @@ from gies.errors import ExportError
 from gies.grid import Grid
 from gies.io.gdal import block_cache
 
-#: GDAL block cache (MB) while writing: blocks are written once and never read back.
-GDAL_CACHE_MB = 128
+#: GDAL block cache (MB) while writing. Blocks are written once, whole, and never read
+#: back, so GDAL can write them straight through: a cache only holds dirty blocks (with
+#: 128 MB the benchmark's peak grew from 0.68 to 1.2 GB, with 2 MB to 0.78 GB).
+GDAL_CACHE_MB = 0
 
 __all__ = ["RasterOutput", "write_rasters", "open_output", "write_categories", "read_categories"]
 
