@@ -171,8 +171,8 @@ class AoiSpec(_Model):
 class ZonesSpec(VectorSpec):
     """A zones layer for statistics: one row per feature."""
 
-    id_field: str
-    name_field: str | None = None
+    id_field: str = Field(min_length=1)
+    name_field: str | None = Field(None, min_length=1)
 
 
 class GridSpec(_Model):

@@ -113,7 +113,7 @@ def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.Geo
     key = f"zones.{name}"
     zones = read_vector(pipeline.resolve(spec.path), layer=spec.layer, key=key)
     for label, fld in (("id_field", spec.id_field), ("name_field", spec.name_field)):
-        if fld and fld not in zones.columns:
+        if fld is not None and fld not in zones.columns:
             raise LayerError(
                 f"{key}.{label}: field {fld!r} not in {spec.path} "
                 f"(fields: {', '.join(map(str, zones.columns.drop('geometry')))})"
