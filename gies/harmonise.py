@@ -558,7 +558,6 @@ def onto_grid_many(
     except LayerError:
         ratio = 1.0
     pad = 2 + int(math.ceil(math.sqrt(max(ratio, 1.0))))
-    dtype = layers[0].dtype
     ydim, xdim = layers[0].dims
     datas = [da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
              for da in layers]

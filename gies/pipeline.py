@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from affine import Affine
-import rasterio
 from rasterio import features
 from rasterio.errors import RasterioError
 

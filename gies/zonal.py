@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
