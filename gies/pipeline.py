@@ -185,6 +185,10 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     import os
 
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address and (memory_limit is not None or workers):
+        raise GiesError("--memory-limit and --workers size the local scheduler; on a cluster "
+                        f"({address}) the workers' own limits apply: drop them, or run "
+                        "locally without --scheduler/DASK_SCHEDULER_ADDRESS")
     if address:
         return _run_on_cluster(pipeline, address, progress=progress, output_root=output_root,
                                force=force)

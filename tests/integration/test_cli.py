@@ -129,6 +129,8 @@ def test_memory_limit(capsys, tmp_path):
     p.write_text(text.replace(f"dir: {REPO}/outputs", f"dir: {out}"))
     assert main(["run", "-q", "--memory-limit", "lots", str(p)]) == 2
     assert "--memory-limit: cannot read 'lots'" in _err(capsys)
+    assert main(["run", "-q", "--memory-limit", "1GB", "--scheduler", "tcp://127.0.0.1:1", str(p)]) == 2
+    assert "the workers' own limits apply" in _err(capsys)
     assert main(["run", "-q", "--memory-limit", "50MB", str(p)]) == 2
     assert "for one thread" in _err(capsys) and not (out / "senegal-sorghum").exists()
     assert main(["run", "-q", "--workers", "2", "--memory-limit", "100GB", str(p)]) == 0
