@@ -233,7 +233,8 @@ def _source_window(
 #: consumes a row of tiles, which is released before the next row starts. Square 2048²
 #: tiles were as fast, but the threaded scheduler finished a whole row of 1024² chunks
 #: before starting the next, so every tile of a tile row stayed in memory: peak memory grew
-#: with the grid's width (0.64 GB at 8000², 1.06 GB at 16000²; now 0.71 and 0.80 GB).
+#: with the grid's width (0.64 GB at 8000², 1.06 GB at 16000²; now 0.76 and 0.85 GB in the
+#: benchmark; the remaining growth is in the COG copies, which work in full-width block rows).
 WARP_TILE = (1024, 4096)
 #: Largest error (in source pixels) allowed to GDAL's approximate transformer. GDAL's
 #: default (0.125 px, ``gdalwarp -et``) shifts the sampling point by up to an eighth of a
