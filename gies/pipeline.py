@@ -34,7 +34,6 @@ from gies import classify as cls_mod
 from gies.config import LoadedPipeline, load_pipeline
 from gies.errors import DataQualityWarning, ExportError, GiesError, GiesWarning, LayerError
 from gies.grid import Grid
-from gies.io.gdal import block_cache
 from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.stream import write_windows
@@ -481,6 +480,20 @@ class _CacheWrite:
             shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def _all_zones(pl: Plan) -> gpd.GeoDataFrame:
+    """The AOI and every zones layer as one table (``zone_id``, ``zone_name``, ``_layer``:
+    ``""`` for the AOI, else the zones layer's name), summed in one block-wise pass."""
+    cfg = pl.pipeline.config
+    parts = {"": pl.aoi.assign(zone_id="AOI", zone_name=cfg.title)}
+    for zname, zones in pl.zones.items():
+        spec = cfg.zones[zname]
+        parts[zname] = zones.assign(zone_id=zones[spec.id_field],
+                                    zone_name=zones[spec.name_field] if spec.name_field else "")
+    allz = pd.concat([p[["zone_id", "zone_name", "geometry"]].assign(_layer=k)
+                      for k, p in parts.items()], ignore_index=True)
+    return gpd.GeoDataFrame(allz, geometry="geometry", crs=pl.grid.crs)
+
+
 def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress, warn,
             quality, t_all, digests, store: _CacheWrite, client=None,
             resources: dict | None = None) -> RunResult:
@@ -491,15 +504,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
             or factor_codes
     scheme = scheme_of(cfg)
     suitable = tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable)
-    # every zones layer and the AOI in one block-wise pass
-    parts = {"": pl.aoi.assign(zone_id="AOI", zone_name=cfg.title)[["zone_id", "zone_name", "geometry"]]}
-    for zname, zones in pl.zones.items():
-        spec = cfg.zones[zname]
-        z = zones.assign(zone_id=zones[spec.id_field],
-                         zone_name=zones[spec.name_field] if spec.name_field else "")
-        parts[zname] = z[["zone_id", "zone_name", "geometry"]]
-    allz = pd.concat([p.assign(_layer=k) for k, p in parts.items()], ignore_index=True)
-    allz = gpd.GeoDataFrame(allz, geometry="geometry", crs=grid.crs)
+    allz = _all_zones(pl)
     extra_classes = {"potential": model.potential} if model.potential is not None else {}
     zone_kw = dict(factor_scores=model.factor_scores if cfg.outputs.factor_scores else {},
                    extra_classes=extra_classes, scheme=scheme, block=cfg.processing.chunk)
@@ -528,8 +533,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
                                             for f in model.factor_scores}
             sums = ZoneSums(allz, classes=opened["classes"], score=opened["suitability"],
                             limiting=opened["limiting_factor"], **zone_kw)
-            with block_cache(64), dask.config.set(scheduler="threads"):
-                dsa.store(sums.parts, sums, lock=False)
+            sums.compute()
         res = sums.result(allz, id_field="zone_id", name_field="zone_name",
                           factor_names=factor_codes, suitable=suitable)
         aoi, results = res.subset(allz["_layer"] == ""), {}

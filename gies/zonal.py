@@ -350,6 +350,16 @@ class ZoneSums:
             with self._lock:
                 self.acc.merge(*part)
 
+    def compute(self) -> None:
+        """Take the sums in a pass of their own (threads; each block of files read once),
+        when :attr:`parts` is not stored together with other outputs."""
+        import dask
+        import dask.array as dsa
+
+        # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
+        with block_cache(GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
+            dsa.store(self.parts, self, lock=False)
+
     def result(self, zones: gpd.GeoDataFrame, *, id_field: str, name_field: str | None,
                factor_names: Mapping[int, str] | None = None,
                suitable: Sequence[int] = (1, 2)) -> ZonalResult:
@@ -381,15 +391,10 @@ def zone_statistics(
     layer, e.g. ``potential``) adds ``<name>_<class>_ha`` and ``<name>_suitable_ha``.
     Computes :class:`ZoneSums` on its own (threads; each block of files read once).
     """
-    import dask
-    import dask.array as dsa
-
     zs = ZoneSums(zones, classes=classes, score=score, limiting=limiting,
                   factor_scores=factor_scores, scheme=scheme, extra_classes=extra_classes,
                   block=block)
-    # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
-    with block_cache(GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
-        dsa.store(zs.parts, zs, lock=False)
+    zs.compute()
     return zs.result(zones, id_field=id_field, name_field=name_field,
                      factor_names=factor_names, suitable=suitable)
 
