@@ -334,7 +334,7 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
 
     ``inside``: the target tile lies wholly inside the source block. Bands with NaN nodata
     but no NaN in the block are then warped without declaring a nodata value: no target
-    cell can be nodata, and GDAL takes its kernels' fast paths (no validity masks), 2–3×
+    cell can be nodata, and GDAL takes its kernels' fast paths (no validity masks), 1.7–2.5×
     less CPU for the same values bit for bit (:func:`_fast_path`)."""
     arr = np.asarray(arr)
     lead = arr.shape[:-2]
@@ -461,7 +461,7 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
                          dst_transform=t @ Affine.translation(c0, r0), dst_crs=dst_crs,
                          shape=shape, method=method, src_nodata=src_nodata,
                          dst_nodata=dst_nodata, dtype=dtype, stacked=stacked,
-                         inside=(ti, tj) in inside and win != "all")
+                         inside=(ti, tj) in inside)
             row.append(dsa.from_delayed(block, lead + shape, dtype=dtype))
         grid_rows.append(row)
     return dsa.concatenate([dsa.concatenate(r, axis=-1) for r in grid_rows], axis=-2)

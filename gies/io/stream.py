@@ -11,7 +11,6 @@ layers) are summed window by window in the same pass.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,13 +29,12 @@ __all__ = ["write_windows", "windows"]
 
 
 def _starts(n: int, chunk: int, tile: int) -> list[tuple[int, int]]:
-    """Window edges along an axis: multiples of both the chunk and the warp tile, the last
-    window absorbing the tile tail that :func:`gies.harmonise._tile_starts` merges."""
-    step = math.lcm(chunk, tile)
-    starts = list(range(0, n, step))
-    if len(starts) > 1 and n - starts[-1] < tile // 2:
-        starts.pop()  # not a tile edge: the last warp tile spans it
-    return [(a, b) for a, b in zip(starts, starts[1:] + [n])]
+    """Window edges along an axis: the warp tiles' edges (:func:`gies.harmonise._tile_starts`)
+    that are also chunk edges."""
+    from gies.harmonise import _tile_starts
+
+    starts = [a for a, _ in _tile_starts(n, tile) if a % chunk == 0]
+    return list(zip(starts, starts[1:] + [n]))
 
 
 def windows(grid: Grid, size: int, tile=None) -> list[tuple[slice, slice]]:
