@@ -27,14 +27,14 @@ __all__ = ["LayerCache", "layer_key", "folder_size"]
 
 
 def layer_key(*, version: str, spec: dict, extra_specs: list[dict], grid, chunk: int,
-              digests: list[str]) -> str:
+              digests: list[str], engine: str = "gies") -> str:
     """The cache key of one harmonised layer (see module docstring)."""
     from gies import harmonise
 
     payload = {
         "gies": version,
         # the warp itself: a change of algorithm must not reuse layers warped the old way
-        "warp": [harmonise.WARP_TILE, harmonise.WARP_TOLERANCE],
+        "warp": [harmonise.WARP_TILE, harmonise.WARP_TOLERANCE, engine],
         "spec": spec,
         "extra": extra_specs,
         "grid": [grid.crs, list(grid.transform)[:6], list(grid.shape)],

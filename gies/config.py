@@ -369,6 +369,11 @@ class ProcessingSpec(_Model):
         "whose inputs, layer settings, grid and chunk are unchanged (re-runs after a change "
         "of requirements, weights or classes skip the warp); writing them costs about half "
         "the warp's time on the first run"))
+    warp_engine: Literal["gies", "gdal"] = Field("gies", description=(
+        "who resamples layers onto the grid: 'gies' computes nearest and bilinear with "
+        "GDAL's formulas in compiled kernels (2-5x less CPU; GDAL still does every other "
+        "method), 'gdal' sends every layer to GDAL's warper; values agree within 1e-3 "
+        "source pixels of position"))
 
 
 class Pipeline(_Model):

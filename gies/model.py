@@ -98,6 +98,7 @@ def harmonise_layers(
 
     cfg = pl.pipeline.config
     chunk = cfg.processing.chunk
+    engine = cfg.processing.warp_engine
     cached = cached or {}
     need = {n for n in pl.infos if n not in cached}
     need |= {cfg.layers[n].mixed_units.indicator for n in list(need) if cfg.layers[n].mixed_units}
@@ -141,12 +142,13 @@ def harmonise_layers(
             raw[name] = None  # keeps the order of pl.infos
             continue
         raw[name] = hz.onto_grid(da, source_grid=info.grid, grid=pl.grid, kind=kind,
-                                 resampling=spec.resampling, chunk=chunk)
+                                 resampling=spec.resampling, chunk=chunk, engine=engine)
         raw[name].attrs["units"] = spec.units
     for members in groups.values():
         _, _, g, spec = members[0]
         warped = hz.onto_grid_many([m[1] for m in members], source_grid=g, grid=pl.grid,
-                                   kind="continuous", resampling=spec.resampling, chunk=chunk)
+                                   kind="continuous", resampling=spec.resampling, chunk=chunk,
+                                   engine=engine)
         for (name, _, _, mspec), da in zip(members, warped):
             da.attrs["units"] = mspec.units
             raw[name] = da

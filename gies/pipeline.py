@@ -158,6 +158,7 @@ def _cache_keys(pl: Plan, digests: dict[Path, str]) -> dict[str, str]:
             extra.append(cfg.layers[ind].model_dump(mode="json"))
         keys[name] = layer_key(version=__version__, spec=spec.model_dump(mode="json"),
                                extra_specs=extra, grid=pl.grid, chunk=cfg.processing.chunk,
+                               engine=cfg.processing.warp_engine,
                                digests=[digests[f] for f in files])
     return keys
 

@@ -59,10 +59,12 @@ def test_geographic_to_auto_laea():
     src = Grid.from_bounds((100.0, -3.0, 103.0, 0.0), 0.01, crs="EPSG:4326")
     dst = Grid.from_aoi(box(101.0, -2.0, 102.0, -1.0), resolution=2000, geometry_crs="EPSG:4326")
     assert dst.pyproj_crs.to_dict()["proj"] == "laea"
-    ex, ey = _placement_error(src, dst)  # 2 km target from ~1.1 km source: average
+    ex, ey = _placement_error(src, dst, resampling=None)  # 2 km from ~1.1 km: average
     _assert_placed(ex, ey, tol=0.05)
+    # forced bilinear at 0.55× scale: GDAL's widened triangle (taps at whole source pixels)
+    # has its centre of mass up to ~0.075 px off the point; no half-pixel shift
     ex, ey = _placement_error(src, dst, resampling="bilinear")
-    _assert_placed(ex, ey, tol=0.05)
+    _assert_placed(ex, ey, tol=0.08)
 
 
 def test_utm_to_geographic():

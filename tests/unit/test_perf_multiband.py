@@ -76,16 +76,17 @@ def _layers(paths, chunk, *, declared_scale=(None, None, 2.0)):
     return out
 
 
-def _both(paths, grid, chunk, resampling):
+def _both(paths, grid, chunk, resampling, engine="gies"):
     lays = _layers(paths, chunk)
     src = lays[0][0].grid
     single = [onto_grid(da, source_grid=src, grid=grid, kind="continuous",
-                        resampling=resampling, chunk=chunk) for _, da in lays]
+                        resampling=resampling, chunk=chunk, engine=engine) for _, da in lays]
     many = onto_grid_many([da for _, da in lays], source_grid=src, grid=grid,
-                          kind="continuous", resampling=resampling, chunk=chunk)
+                          kind="continuous", resampling=resampling, chunk=chunk, engine=engine)
     return single, many
 
 
+@pytest.mark.parametrize("engine", ["gies", "gdal"])
 @pytest.mark.parametrize("same_holes", [False, True])
 @pytest.mark.parametrize(("resampling", "shape", "res", "tile"), [
     ("bilinear", (500, 500), 100.0, 2048),
@@ -94,10 +95,10 @@ def _both(paths, grid, chunk, resampling):
     ("average", (40, 40), 1000.0, 2048),  # downsampling
 ])
 def test_multiband_warp_is_bit_identical(tmp_path, monkeypatch, same_holes, resampling, shape,
-                                         res, tile):
+                                         res, tile, engine):
     monkeypatch.setattr(harmonise, "WARP_TILE", tile)
     paths = _files(tmp_path, same_holes=same_holes)
-    single, many = _both(paths, _target(shape, res), 256, resampling)
+    single, many = _both(paths, _target(shape, res), 256, resampling, engine)
     assert len(many) == 3
     for s, m in zip(single, many):
         assert m.name == s.name and m.dtype == s.dtype and m.dims == s.dims
@@ -124,7 +125,7 @@ def test_multiband_warp_is_lazy_and_one_task_per_tile(tmp_path, monkeypatch):
     monkeypatch.setattr(harmonise, "_warp_bands", spy)
     lays = _layers(paths, 256)
     many = onto_grid_many([da for _, da in lays], source_grid=lays[0][0].grid,
-                          grid=_target(), kind="continuous", chunk=256)
+                          grid=_target(), kind="continuous", chunk=256, engine="gdal")
     assert calls == []  # nothing computed while building
     assert all(isinstance(m.data, dsa.Array) for m in many)
     dask.compute(*many, scheduler="synchronous")

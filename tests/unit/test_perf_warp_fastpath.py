@@ -1,5 +1,7 @@
 """GDAL's unmasked warp kernels for blocks without nodata (:func:`gies.harmonise._fast_path`).
 
+(GDAL's path, ``engine="gdal"``; for nearest and bilinear gies's own kernels are the default.)
+
 A tile lying inside a source block without NaN is warped without a nodata value, which
 lets GDAL skip its validity bookkeeping. These tests pin down that the values are the
 masked warp's bit for bit, that the fast path is really taken where it may be and never
@@ -36,7 +38,7 @@ def _warp(a, dst: Grid, method, inside, stacked=False):
         a, src_transform=SRC.transform, src_crs=RioCRS.from_wkt(SRC.crs),
         dst_transform=dst.transform, dst_crs=RioCRS.from_wkt(dst.crs), shape=dst.shape,
         method=method, src_nodata=np.nan, dst_nodata=np.nan, dtype=np.float32,
-        stacked=stacked, inside=inside)
+        stacked=stacked, inside=inside, engine="gdal")
 
 
 def _inner_grid() -> Grid:

@@ -1,0 +1,202 @@
+"""numba kernels behind :mod:`gies.warpkernel` (formulas and references there).
+
+Imported on first use only: numba's import and the loading of the compiled kernels
+(``cache=True``: compiled once per machine and dtype, then read from ``__pycache__``) cost
+nothing to runs that warp nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_EPS = 1e-10
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _row(C, R, step, i, rowc, rowr):
+    """Source coordinates of the lattice columns interpolated to target row ``i``."""
+    li = i // step
+    f = (i - li * step) / step
+    for k in range(C.shape[1]):
+        rowc[k] = C[li, k] + f * (C[li + 1, k] - C[li, k])
+        rowr[k] = R[li, k] + f * (R[li + 1, k] - R[li, k])
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _columns(tw, step):
+    """Lattice column of each target column and its fraction towards the next one."""
+    cl = np.empty(tw, np.int64)
+    cf = np.empty(tw)
+    for j in range(tw):
+        cl[j] = j // step
+        cf[j] = (j - cl[j] * step) / step
+    return cl, cf
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def nearest(src, C, R, step, has_nd, nd, fill, out):
+    """Nearest neighbour: the source cell containing the point (``floor(x + 1e-10)``)."""
+    nb, h, w = src.shape
+    th, tw = out.shape[1], out.shape[2]
+    rowc = np.empty(C.shape[1])
+    rowr = np.empty(C.shape[1])
+    cl, cf = _columns(tw, step)
+    for i in range(th):
+        _row(C, R, step, i, rowc, rowr)
+        for j in range(tw):
+            lj = cl[j]
+            f = cf[j]
+            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
+            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
+            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+                for b in range(nb):
+                    out[b, i, j] = fill
+                continue
+            cx = min(int(sx + _EPS), w - 1)
+            cy = min(int(sy + _EPS), h - 1)
+            for b in range(nb):
+                v = src[b, cy, cx]
+                fv = float(v)
+                if fv != fv or (has_nd and fv == nd):
+                    out[b, i, j] = fill
+                else:
+                    out[b, i, j] = v
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def bilinear4(src, C, R, step, out):
+    """Bilinear on the 2×2 neighbours (GDAL's ``GWKBilinearResample4Sample``); NaN nodata."""
+    nb, h, w = src.shape
+    th, tw = out.shape[1], out.shape[2]
+    rowc = np.empty(C.shape[1])
+    rowr = np.empty(C.shape[1])
+    cl, cf = _columns(tw, step)
+    for i in range(th):
+        _row(C, R, step, i, rowc, rowr)
+        for j in range(tw):
+            lj = cl[j]
+            f = cf[j]
+            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
+            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
+            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+                for b in range(nb):
+                    out[b, i, j] = np.nan
+                continue
+            cx = min(int(sx + _EPS), w - 1)
+            cy = min(int(sy + _EPS), h - 1)
+            ix = int(math.floor(sx - 0.5))
+            iy = int(math.floor(sy - 0.5))
+            rx = 1.5 - (sx - ix)
+            ry = 1.5 - (sy - iy)
+            interior = ix >= 0 and iy >= 0 and ix + 1 < w and iy + 1 < h
+            for b in range(nb):
+                c = src[b, cy, cx]
+                if c != c:  # the cell containing the point is nodata
+                    out[b, i, j] = np.nan
+                    continue
+                if interior:
+                    v00 = src[b, iy, ix]
+                    v01 = src[b, iy, ix + 1]
+                    v10 = src[b, iy + 1, ix]
+                    v11 = src[b, iy + 1, ix + 1]
+                    if v00 == v00 and v01 == v01 and v10 == v10 and v11 == v11:
+                        out[b, i, j] = ((v00 * rx + v01 * (1.0 - rx)) * ry
+                                        + (v10 * rx + v11 * (1.0 - rx)) * (1.0 - ry))
+                        continue
+                acc = 0.0
+                div = 0.0
+                for dy in range(2):
+                    y = iy + dy
+                    if y < 0 or y >= h:
+                        continue
+                    wy = ry if dy == 0 else 1.0 - ry
+                    for dx in range(2):
+                        x = ix + dx
+                        if x < 0 or x >= w:
+                            continue
+                        v = src[b, y, x]
+                        if v != v:
+                            continue
+                        wgt = (rx if dx == 0 else 1.0 - rx) * wy
+                        acc += v * wgt
+                        div += wgt
+                if div < 1e-5:
+                    out[b, i, j] = np.nan
+                elif div == 1.0:
+                    out[b, i, j] = acc
+                else:
+                    out[b, i, j] = acc / div
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def bilinear_scaled(src, C, R, step, xs, ys, out):
+    """Bilinear widened for downsampling (GDAL's ``GWKResample`` with scales ``xs``, ``ys``
+    ≤ 1): taps ``i − r + 1 … i + r``, ``r = ⌈1/s⌉``, weight ``1 − |(k − δ)·s|``."""
+    nb, h, w = src.shape
+    th, tw = out.shape[1], out.shape[2]
+    rx_ = int(math.ceil(1.0 / xs - 1e-12)) if xs < 1.0 else 1
+    ry_ = int(math.ceil(1.0 / ys - 1e-12)) if ys < 1.0 else 1
+    wx = np.empty(2 * rx_)
+    wy = np.empty(2 * ry_)
+    rowc = np.empty(C.shape[1])
+    rowr = np.empty(C.shape[1])
+    cl, cf = _columns(tw, step)
+    for i in range(th):
+        _row(C, R, step, i, rowc, rowr)
+        for j in range(tw):
+            lj = cl[j]
+            f = cf[j]
+            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
+            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
+            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+                for b in range(nb):
+                    out[b, i, j] = np.nan
+                continue
+            cx = min(int(sx + _EPS), w - 1)
+            cy = min(int(sy + _EPS), h - 1)
+            ix = int(math.floor(sx - 0.5))
+            iy = int(math.floor(sy - 0.5))
+            ddx = sx - 0.5 - ix
+            ddy = sy - 0.5 - iy
+            for k in range(2 * rx_):
+                d = abs((k + 1 - rx_ - ddx) * xs)
+                wx[k] = 1.0 - d if d <= 1.0 else 0.0
+            for k in range(2 * ry_):
+                d = abs((k + 1 - ry_ - ddy) * ys)
+                wy[k] = 1.0 - d if d <= 1.0 else 0.0
+            x0 = ix + 1 - rx_
+            y0 = iy + 1 - ry_
+            kx0 = max(0, -x0)
+            kx1 = min(2 * rx_, w - x0)
+            ky0 = max(0, -y0)
+            ky1 = min(2 * ry_, h - y0)
+            for b in range(nb):
+                c = src[b, cy, cx]
+                if c != c:
+                    out[b, i, j] = np.nan
+                    continue
+                acc = 0.0
+                wsum = 0.0
+                for ky in range(ky0, ky1):
+                    wyk = wy[ky]
+                    if wyk == 0.0:
+                        continue
+                    y = y0 + ky
+                    racc = 0.0
+                    rw = 0.0
+                    for kx in range(kx0, kx1):
+                        v = src[b, y, x0 + kx]
+                        if v != v:
+                            continue
+                        racc += v * wx[kx]
+                        rw += wx[kx]
+                    acc += racc * wyk
+                    wsum += rw * wyk
+                if wsum < 1e-6:
+                    out[b, i, j] = np.nan
+                else:
+                    out[b, i, j] = acc / wsum
+
