@@ -86,11 +86,29 @@ def classify_score(score: xr.DataArray, *, scheme: ClassScheme) -> xr.DataArray:
     ...                scheme=SCHEMES["fao"]).values.tolist()
     [[1, 1, 2, 2, 3, 4, 4, 254]]
     """
-    s = score
-    out = xr.where(s >= scheme.s1, 1, xr.where(s >= scheme.s2, 2, xr.where(s >= scheme.s3, 3, 4)))
-    out = xr.where(s.isnull(), NODATA, out).astype(np.uint8)
+    data = score.data
+    if hasattr(data, "map_blocks"):  # dask: one compiled pass per block
+        codes = data.map_blocks(_classify_np, scheme.s1, scheme.s2, scheme.s3, dtype=np.uint8)
+    else:
+        codes = _classify_np(np.asarray(data), scheme.s1, scheme.s2, scheme.s3)
+    out = score.copy(data=codes)
     out.name = "classes"
     out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name}
+    return out
+
+
+def _classify_np(block: np.ndarray, s1: float, s2: float, s3: float) -> np.ndarray:
+    """:func:`classify_score` of one block. The thresholds are compared in the score's own
+    precision (a float32 cell holding 0.7 is at least threshold 0.7), as numpy compares a
+    float32 array with a Python float."""
+    from gies import _scorejit
+
+    b = np.ascontiguousarray(block)
+    if b.dtype.kind != "f":
+        b = b.astype(np.float64)
+    t = b.dtype.type
+    out = np.empty(b.shape, dtype=np.uint8)
+    _scorejit.classify(b.reshape(-1), t(s1), t(s2), t(s3), NODATA, out.reshape(-1))
     return out
 
 

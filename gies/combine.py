@@ -80,23 +80,17 @@ def minimum(scores: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataAr
 
 def _min_argmin_np(*blocks) -> np.ndarray:
     """``[min, 1-based argmin or NO_LIMITATION]`` of equally shaped blocks, stacked as float32
-    (NaN in any block -> NaN and code 0; ties -> the first; minimum 1 -> code 0)."""
+    (NaN in any block -> NaN and code 0; ties -> the first; minimum 1 -> code 0); one
+    compiled pass over the cells (:func:`gies._scorejit.min_argmin`)."""
+    from gies import _scorejit
+
     dt = np.result_type(*[np.asarray(b).dtype for b in blocks])
-    run = np.array(blocks[0], dtype=dt, copy=True)
-    anynan = np.isnan(run)
-    run[anynan] = np.inf
-    idx = np.ones(run.shape, dtype=np.uint8)
-    for i, b in enumerate(blocks[1:], start=2):
-        b = np.asarray(b, dtype=dt)
-        bn = np.isnan(b)
-        anynan |= bn
-        less = b < run  # NaN compares False: a missing factor never limits
-        np.copyto(run, b, where=less)
-        idx[less] = i
-    score = run.astype(np.float32)
-    score[anynan] = np.nan
-    lim = np.where((score < 1) & ~anynan, idx, NO_LIMITATION).astype(np.float32)
-    return np.stack([score, lim])
+    shape = np.shape(blocks[0])
+    flat = tuple(np.ascontiguousarray(b, dtype=dt).reshape(-1) for b in blocks)
+    out = np.empty((2,) + tuple(shape), dtype=np.float32)
+    o = out.reshape(2, -1)
+    _scorejit.min_argmin(flat, float(NO_LIMITATION), o[0], o[1])
+    return out
 
 
 def maximum_limitation(classes: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:

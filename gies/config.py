@@ -347,6 +347,10 @@ class OutputSpec(_Model):
         True, description="write styles, project.qgz, maps and report.html (QGIS-ready folder)"
     )
     xlsx: bool = Field(True, description="write zone_stats.xlsx")
+    compression: Literal["zstd", "deflate"] = Field("zstd", description=(
+        "codec of the output COGs (with a predictor): 'zstd' writes about twice as fast as "
+        "'deflate' for files of the same size; 'deflate' for software whose GDAL lacks ZSTD "
+        "(GDAL before 2.3, some older ArcGIS releases)"))
 
 
 class QualitySpec(_Model):

@@ -357,7 +357,7 @@ def _colormap(colours: dict[int, str]) -> dict[int, tuple[int, int, int, int]]:
 
 
 def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str, *,
-                    write_factors: bool = True) -> list[RasterOutput]:
+                    write_factors: bool = True, compression: str = "zstd") -> list[RasterOutput]:
     cat = dict(overview_resampling="NEAREST")
     codes = "1 S1, 2 S2, 3 S3, 4 N (N1 with improvement rules), 5 N2, 253 excluded, 254 no data"
     out = [
@@ -394,13 +394,16 @@ def _raster_outputs(stage: Path, model: Model, factor_codes: dict, name: str, *,
         for f, s in model.factor_scores.items():
             out.append(RasterOutput(stage / f"score_{f}.tif", s, "float32", np.nan,
                                     f"score of factor {f} (0-1)", "1"))
+    for o in out:
+        o.compression = compression.upper()
     return out
 
 
 def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
            cache_outputs: list[RasterOutput], client=None, sinks=()) -> None:
     outputs = _raster_outputs(stage, model, factor_codes, pl.pipeline.profile.name,
-                              write_factors=pl.pipeline.config.outputs.factor_scores)
+                              write_factors=pl.pipeline.config.outputs.factor_scores,
+                              compression=pl.pipeline.config.outputs.compression)
     outputs += cache_outputs
     # boolean layers whose cells are counted in the same pass
     counted = dict(model.counts)

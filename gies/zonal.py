@@ -87,7 +87,8 @@ class _Acc:
 
     def __init__(self, n: int, n_factors: int, extra: Sequence[str] = ()):
         self.cls = np.zeros((n, 256))
-        self.extra = {k: np.zeros((n, 256)) for k in extra}
+        self._x = np.zeros((len(extra), n, 256))
+        self.extra = {k: self._x[i] for i, k in enumerate(extra)}
         self.sw = np.zeros(n)
         self.s1 = np.zeros(n)
         self.s2 = np.zeros(n)
@@ -112,95 +113,42 @@ class _Acc:
     def add(self, i: int, w: np.ndarray | float, cls: np.ndarray, sc: np.ndarray, lim, fsc,
             fclass, extra=None):
         """Add cells of zone ``i`` with weights ``w`` (an array, or one number for all cells,
-        e.g. a whole block of an equal-area grid: then every sum is an unweighted count or
-        sum times ``w``, several times faster)."""
-        if np.ndim(w) == 0:
-            self._add_uniform(i, float(w), cls, sc, lim, fsc, fclass, extra)
-            return
-        self.cls[i] += np.bincount(cls, weights=w, minlength=256)
-        for k, v in (extra or {}).items():
-            self.extra[k][i] += np.bincount(v, weights=w, minlength=256)
-        ok = ~np.isnan(sc)
-        if ok.any():
-            wv, sv = w[ok], sc[ok].astype(np.float64)
-            self.sw[i] += wv.sum()
-            self.s1[i] += (wv * sv).sum()
-            self.s2[i] += (wv * sv * sv).sum()
-            self.smin[i] = min(self.smin[i], sv.min())
-            self.smax[i] = max(self.smax[i], sv.max())
-            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
-            self.hist[i] += np.bincount(b, weights=wv, minlength=_BINS)
-        if lim is not None:
-            self.lim[i] += np.bincount(lim, weights=w, minlength=256)
-        for k, (f, fc) in enumerate(zip(fsc, fclass)):
-            okf = ~np.isnan(f)
-            self.fw[i, k] += w[okf].sum()
-            self.fs[i, k] += (w[okf] * f[okf]).sum()
-            self.fcls[i, k] += np.bincount(fc, weights=w, minlength=5)[:5]
-
-    def _add_uniform(self, i, w, cls, sc, lim, fsc, fclass, extra):
-        self.cls[i] += np.bincount(cls, minlength=256) * w
-        for k, v in (extra or {}).items():
-            self.extra[k][i] += np.bincount(v, minlength=256) * w
-        ok = ~np.isnan(sc)
-        n = int(np.count_nonzero(ok))
-        if n:
-            sv = sc[ok].astype(np.float64)
-            self.sw[i] += n * w
-            self.s1[i] += sv.sum() * w
-            self.s2[i] += np.dot(sv, sv) * w
-            self.smin[i] = min(self.smin[i], sv.min())
-            self.smax[i] = max(self.smax[i], sv.max())
-            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
-            self.hist[i] += np.bincount(b, minlength=_BINS) * w
-        if lim is not None:
-            self.lim[i] += np.bincount(lim, minlength=256) * w
-        for k, (f, fc) in enumerate(zip(fsc, fclass)):
-            okf = ~np.isnan(f)
-            self.fw[i, k] += np.count_nonzero(okf) * w
-            self.fs[i, k] += f[okf].sum(dtype=np.float64) * w
-            self.fcls[i, k] += np.bincount(fc, minlength=5)[:5] * w
+        e.g. a whole block of an equal-area grid)."""
+        self.add_cells(np.array([i]), np.array([np.size(cls)]), None, w, cls, sc, lim, fsc,
+                       fclass, extra)
 
     def add_block(self, zs: np.ndarray, lens: np.ndarray, w: np.ndarray, cls: np.ndarray,
                   sc: np.ndarray, lim, fsc, fclass, extra=None):
         """:meth:`add` for several zones at once: ``zs`` (distinct zone indices) own
-        consecutive segments of ``lens[k]`` cells of the other arrays; every sum is one
-        ``np.bincount`` over (segment, value) instead of a Python loop over zones."""
-        m = len(zs)
-        zl = np.repeat(np.arange(m, dtype=np.int64), lens)
+        consecutive segments of ``lens[k]`` cells of the other arrays."""
+        self.add_cells(zs, lens, None, w, cls, sc, lim, fsc, fclass, extra)
 
-        def hist2(codes, weights, width):
-            idx = zl * width + np.asarray(codes, dtype=np.int64)
-            return np.bincount(idx, weights=weights, minlength=m * width).reshape(m, width)
+    def add_cells(self, zs, lens, cells, w, cls, sc, lim, fsc, fclass, extra=None):
+        """Add to zone ``zs[k]`` the ``lens[k]`` cells of the next segment of ``cells``
+        (indices into the block arrays ``cls``, ``sc``, ...; ``None``: the block arrays'
+        own consecutive cells) with the weights ``w`` (one per cell of the segments, or one
+        number for all): one compiled pass over the cells for every sum
+        (:func:`gies._zonaljit.accumulate`)."""
+        from gies import _zonaljit
 
-        self.cls[zs] += hist2(cls, w, 256)
-        for k, v in (extra or {}).items():
-            self.extra[k][zs] += hist2(v, w, 256)
-        ok = ~np.isnan(sc)
-        if ok.any():
-            zo, wv, sv = zl[ok], w[ok], sc[ok].astype(np.float64)
-            self.sw[zs] += np.bincount(zo, weights=wv, minlength=m)
-            self.s1[zs] += np.bincount(zo, weights=wv * sv, minlength=m)
-            self.s2[zs] += np.bincount(zo, weights=wv * sv * sv, minlength=m)
-            starts = np.r_[0, np.flatnonzero(np.diff(zo)) + 1]
-            segs = zo[starts]
-            lo, hi = np.full(m, np.inf), np.full(m, -np.inf)
-            lo[segs] = np.minimum.reduceat(sv, starts)
-            hi[segs] = np.maximum.reduceat(sv, starts)
-            self.smin[zs] = np.minimum(self.smin[zs], lo)
-            self.smax[zs] = np.maximum(self.smax[zs], hi)
-            b = np.clip((sv * _BINS).astype(np.int64), 0, _BINS - 1)
-            self.hist[zs] += np.bincount(zo * _BINS + b, weights=wv,
-                                         minlength=m * _BINS).reshape(m, _BINS)
-        if lim is not None:
-            self.lim[zs] += hist2(lim, w, 256)
-        for k, (f, fc) in enumerate(zip(fsc, fclass)):
-            h = hist2(fc, w, 5)  # class 0 <=> no score
-            self.fcls[zs, k] += h
-            self.fw[zs, k] += h[:, 1:].sum(axis=1)
-            wf = w * f
-            wf[np.isnan(wf)] = 0.0
-            self.fs[zs, k] += np.bincount(zl, weights=wf, minlength=m)
+        n = np.size(cls)
+        uniform = np.ndim(w) == 0
+        fsc = np.stack([np.asarray(f) for f in fsc]) if len(fsc) else np.empty((0, n), np.float32)
+        fclass = (np.stack([np.asarray(f, dtype=np.uint8) for f in fclass]) if len(fclass)
+                  else np.empty((0, n), np.uint8))
+        extra = extra or {}
+        xcls = (np.stack([np.asarray(extra[k], dtype=np.uint8) for k in self.extra])
+                if self.extra else np.empty((0, n), np.uint8))
+        _zonaljit.accumulate(
+            np.asarray(zs, dtype=np.int64), np.asarray(lens, dtype=np.int64),
+            np.empty(0, np.int64) if cells is None else np.asarray(cells, dtype=np.int64),
+            cells is None, np.empty(0) if uniform else np.asarray(w, dtype=np.float64),
+            float(w) if uniform else 0.0, uniform,
+            np.asarray(cls, dtype=np.uint8), np.asarray(sc),
+            np.empty(0, np.uint8) if lim is None else np.asarray(lim, dtype=np.uint8),
+            lim is not None, fsc, fclass, xcls,
+            self.cls, self.sw, self.s1, self.s2, self.smin, self.smax, self.hist, self.lim,
+            self.fw, self.fs, self.fcls, self._x)
 
 
 def weighted_quantile_from_hist(hist: np.ndarray, q: float) -> float:
@@ -324,7 +272,7 @@ class ZoneSums:
         zones = np.union1d(full, partial)
         acc = _Acc(zones.size, len(self.fnames), self.xnames)
         area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
-        # one number for a block of equal cells (equal-area grids): unweighted sums
+        # one number for a block of equal cells (equal-area grids)
         uniform = area.size and area.min() == area.max()
         for zi in np.searchsorted(zones, full):
             acc.add(zi, area[0] if uniform else area, cls, sc, lim, fsc, fcls, xcls)
@@ -339,9 +287,7 @@ class ZoneSums:
                 lens = np.array([p[1].size for p in parts], dtype=np.int64)
                 cells = np.concatenate([p[1] for p in parts])
                 w = np.concatenate([p[2] for p in parts]) * area[cells]
-                acc.add_block(zs, lens, w, cls[cells], sc[cells],
-                              None if lim is None else lim[cells], [f[cells] for f in fsc],
-                              [f[cells] for f in fcls], {k: v[cells] for k, v in xcls.items()})
+                acc.add_cells(zs, lens, cells, w, cls, sc, lim, fsc, fcls, xcls)
         return zones, acc
 
     def __setitem__(self, key, value) -> None:

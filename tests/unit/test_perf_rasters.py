@@ -26,7 +26,7 @@ def test_same_cog_as_gdal_driver(tmp_path):
     c = rng.choice([1, 2, 3, 4, 254], size=grid.shape).astype(np.uint8)
     outs = [RasterOutput(tmp_path / "f.tif", _layer(grid, f), "float32", np.nan, "f", "1"),
             RasterOutput(tmp_path / "c.tif", _layer(grid, c), "uint8", 255, "c", "class",
-                         overview_resampling="NEAREST"),
+                         overview_resampling="NEAREST", compression="DEFLATE"),
             RasterOutput(tmp_path / "plain.tif", _layer(grid, f), "float32", np.nan, "p", "1",
                          cog=False)]
     write_rasters(grid, outs)
@@ -42,6 +42,7 @@ def test_same_cog_as_gdal_driver(tmp_path):
                              OVERVIEW_RESAMPLING=out.overview_resampling)
         with rasterio.open(out.path) as a, rasterio.open(ref) as b:
             assert a.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert a.compression.name.upper() == out.compression  # ZSTD by default
             assert a.overviews(1) == b.overviews(1) == _overview_levels(*grid.shape)
             np.testing.assert_array_equal(a.read(1), b.read(1))
             for lvl in a.overviews(1):

@@ -1,0 +1,79 @@
+"""numba kernels of the per-cell scoring steps (definitions and references in
+:mod:`gies.score`, :mod:`gies.combine` and :mod:`gies.classify`): one pass over a block
+each, instead of several whole-array numpy passes and temporaries. Imported on first use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def trapezoid(x, a, b, c, d, lo, hi, out):
+    """``out = max(0, min(1, (x − a)/(b − a), (d − x)/(d − c)))`` in float64, cast to
+    ``out``'s dtype; ``lo``/``hi``: whether the lower/upper side exists; a side with
+    ``a == b`` (``c == d``) is a step: 0 below ``a`` (above ``d``). NaN stays NaN."""
+    for k in range(x.size):
+        v = float(x[k])
+        if v != v:
+            out[k] = np.nan
+            continue
+        s = 1.0
+        if lo:
+            if b > a:
+                r = (v - a) / (b - a)
+                if r < s:
+                    s = r
+            elif v < a:
+                s = 0.0
+        if hi:
+            if d > c:
+                f = (d - v) / (d - c)
+                if f < s:
+                    s = f
+            elif v > d:
+                s = 0.0
+        out[k] = s if s > 0.0 else 0.0
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def min_argmin(blocks, no_limitation, score, lim):
+    """Minimum of the blocks and the 1-based index of the first block reaching it; NaN in
+    any block → NaN and ``no_limitation``; a minimum of 1 → ``no_limitation``."""
+    n = score.size
+    for k in range(n):
+        run = np.inf
+        idx = 1
+        anynan = False
+        for i in range(len(blocks)):
+            v = blocks[i][k]
+            if v != v:
+                anynan = True
+            elif v < run:
+                run = v
+                idx = i + 1
+        if anynan:
+            score[k] = np.nan
+            lim[k] = no_limitation
+        else:
+            s = np.float32(run)
+            score[k] = s
+            lim[k] = idx if s < 1 else no_limitation
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def classify(score, s1, s2, s3, nodata, out):
+    """1 where ``score ≥ s1``, 2 where ``≥ s2``, 3 where ``≥ s3``, else 4; ``nodata`` for NaN."""
+    for k in range(score.size):
+        v = score[k]
+        if v != v:
+            out[k] = nodata
+        elif v >= s1:
+            out[k] = 1
+        elif v >= s2:
+            out[k] = 2
+        elif v >= s3:
+            out[k] = 3
+        else:
+            out[k] = 4
