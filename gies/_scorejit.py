@@ -77,3 +77,23 @@ def classify(score, s1, s2, s3, nodata, out):
             out[k] = 3
         else:
             out[k] = 4
+
+
+@njit(nogil=True, cache=True)
+def count_valid(x):
+    """Number of non-NaN cells."""
+    n = 0
+    for k in range(x.size):
+        if x[k] == x[k]:
+            n += 1
+    return n
+
+
+@njit(nogil=True, cache=True)
+def count_true(x):
+    """Number of True cells."""
+    n = 0
+    for k in range(x.size):
+        if x[k]:
+            n += 1
+    return n

@@ -97,6 +97,52 @@ def rasterize_mask(grid: Grid, geoms, chunk: int, *, all_touched: bool) -> xr.Da
                         name="mask", attrs={"grid": grid})
 
 
+def _warm_kernels() -> None:
+    """Get numba ready in a background thread while the run validates and plans: the first
+    compiled kernel a process calls costs ~0.3 s (numba's import and code generator set-up,
+    then its cached machine code), most of it outside the GIL; later ones load in
+    milliseconds."""
+    import threading
+
+    def warm():
+        try:
+            from gies import _scorejit
+
+            _scorejit.count_valid(np.zeros(1, dtype=np.float32))
+        except Exception:  # noqa: BLE001 - only a head start; the run reports real errors
+            pass
+
+    threading.Thread(target=warm, name="gies-warm-kernels", daemon=True).start()
+
+
+def count_cells(layers: list[xr.DataArray]):
+    """Lazy ``int64`` vector: the True cells of each boolean layer and the non-NaN cells of
+    each float layer, all counted in one compiled pass per chunk
+    (:func:`gies._scorejit.count_cells`) instead of a mask and a sum per layer and chunk."""
+    if not layers:
+        return np.zeros(0, dtype=np.int64)
+    datas = [da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
+             for da in layers]
+    ref = datas[0]
+    datas = [d.rechunk(ref.chunks) for d in datas]
+    k = len(datas)
+    parts = dsa.map_blocks(_count_block, *datas, dtype=np.int64, new_axis=0,
+                           chunks=((k,),) + tuple((1,) * len(c) for c in ref.chunks),
+                           meta=np.empty((0, 0, 0), dtype=np.int64))
+    return parts.sum(axis=(1, 2))
+
+
+def _count_block(*blocks):
+    from gies import _scorejit
+
+    out = np.empty((len(blocks), 1, 1), dtype=np.int64)
+    for i, b in enumerate(blocks):
+        flat = np.ascontiguousarray(b).reshape(-1)
+        out[i, 0, 0] = (_scorejit.count_true(flat) if flat.dtype == bool
+                        else _scorejit.count_valid(flat))
+    return out
+
+
 def _decide_quality(pl: Plan, qcounts: dict, factors: dict[str, str], warn: list[str]) -> dict:
     cfg = pl.pipeline.config
     report: dict = {}
@@ -184,6 +230,7 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     """
     import os
 
+    _warm_kernels()
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address and (memory_limit is not None or workers):
         raise GiesError("--memory-limit and --workers size the local scheduler; on a cluster "
@@ -405,19 +452,23 @@ def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
                               write_factors=pl.pipeline.config.outputs.factor_scores,
                               compression=pl.pipeline.config.outputs.compression)
     outputs += cache_outputs
-    # boolean layers whose cells are counted in the same pass
+    # layers whose cells are counted in the same pass: True cells of boolean layers,
+    # non-NaN cells of the factor scores
     counted = dict(model.counts)
-    counted.update({f"valid_{f}": s.notnull() for f, s in model.factor_scores.items()})
+    counted.update({f"valid_{f}": s for f, s in model.factor_scores.items()})
     if model.excluded is not None:
         counted["excluded"] = model.excluded & (model.classes != cls_mod.OUTSIDE)
     try:
         if client is not None:
-            extra = write_windows(pl.grid, outputs, counted=counted, client=client,
-                                  progress=progress)
+            extra = write_windows(pl.grid, outputs, client=client, progress=progress,
+                                  counted={k: v if v.dtype == bool else v.notnull()
+                                           for k, v in counted.items()})
         else:
-            extra = write_rasters(pl.grid, outputs,
-                                  extra={k: v.sum() for k, v in counted.items()},
+            names = list(counted)
+            extra = write_rasters(pl.grid, outputs, extra={"counts": count_cells(
+                                      [counted[k] for k in names])},
                                   sinks=sinks, callbacks=getattr(progress, "callbacks", ()))
+            extra = dict(zip(names, extra.pop("counts"))) if names else {}
     except (RasterioError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, ExportError) else exc
         if isinstance(cause, RasterioError):

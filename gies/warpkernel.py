@@ -171,7 +171,7 @@ def warp_tile(a3: np.ndarray, lattice, shape, *, method: str, nodata=None, fill=
     if a3.shape[1] == 0 or a3.shape[2] == 0:
         out[...] = fill if method == "nearest" else np.nan
         return out
-    src = np.ascontiguousarray(a3)
+    src = np.ascontiguousarray(np.moveaxis(a3, 0, -1))  # (row, col, band): see _warpjit
     if method == "nearest":
         has_nd = nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata))
         _warpjit.nearest(src, C, R, step, has_nd, float(nodata) if has_nd else 0.0,

@@ -33,8 +33,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+import shapely
 from exactextract import exact_extract
+from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import NumPyRasterSource
+from exactextract.writer import Writer
 from shapely.geometry import box
 
 from gies.area import cell_areas
@@ -175,13 +178,83 @@ def _covers(geom, bbox) -> bool:
     return geom.contains(bbox)
 
 
-def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms: gpd.GeoDataFrame):
+class _WKBFeature(Feature):
+    """An exactextract feature holding its geometry as WKB. exactextract's GeoPandas source
+    hands every polygon over as GeoJSON text (built coordinate by coordinate in Python and
+    parsed again in C++): ~20 % of the zone pass, all of it holding the GIL."""
+
+    def __init__(self, wkb: bytes | None = None):
+        Feature.__init__(self)
+        self.wkb = wkb
+        self.props: dict = {}
+
+    def geometry(self):
+        return self.wkb
+
+    def set_geometry(self, wkb):
+        self.wkb = wkb
+
+    def set_geometry_format(self):
+        return "wkb"
+
+    def get(self, name):
+        return self.props[name]
+
+    def set(self, name, value):
+        self.props[name] = value
+
+    def fields(self):
+        return list(self.props)
+
+
+class _WKBSource(FeatureSource):
+    """Polygons (shapely) as an exactextract feature source, in their order."""
+
+    def __init__(self, geoms, crs_wkt: str):
+        super().__init__()
+        self.geoms, self.crs_wkt = list(geoms), crs_wkt
+
+    def count(self):
+        return len(self.geoms)
+
+    def __iter__(self):
+        for wkb in shapely.to_wkb(self.geoms):
+            yield _WKBFeature(wkb)
+
+    def srs_wkt(self):
+        return self.crs_wkt
+
+
+class _CoverageWriter(Writer):
+    """Collects each feature's ``cell_id`` and ``coverage`` arrays, in feature order."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list = []
+        self.cover: list = []
+
+    def add_operation(self, op):
+        pass
+
+    def write(self, feature):
+        f = _WKBFeature()
+        feature.copy_to(f)
+        self.cells.append(f.props["cell_id"])
+        self.cover.append(f.props["coverage"])
+
+    def features(self):
+        return self.cells, self.cover
+
+
+def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
+    """exactextract's cell indices (row-major in the block) and coverage fractions of each
+    polygon of ``geoms`` (shapely, in the grid's CRS) over block rows r0:r1, cols c0:c1."""
     t = grid.transform
     xmin, ymax = t.c + c0 * t.a, t.f + r0 * t.e
     xmax, ymin = t.c + c1 * t.a, t.f + r1 * t.e
     src = NumPyRasterSource(np.zeros((r1 - r0, c1 - c0)), xmin, ymin, xmax, ymax, srs_wkt=grid.crs)
-    res = exact_extract(src, geoms, ["cell_id", "coverage"], output="pandas")
-    return res["cell_id"], res["coverage"]
+    return exact_extract(src, _WKBSource(geoms, grid.crs), ["cell_id", "coverage"],
+                         output=_CoverageWriter())
 
 
 class ZoneSums:
@@ -277,8 +350,8 @@ class ZoneSums:
         for zi in np.searchsorted(zones, full):
             acc.add(zi, area[0] if uniform else area, cls, sc, lim, fsc, fcls, xcls)
         if keep:
-            sub = gpd.GeoDataFrame(geometry=[clipped[k] for k in keep], crs=grid.crs)
-            cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1, sub)
+            cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1,
+                                                   [clipped[k] for k in keep])
             parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
                      for zi, cells, cov in zip(np.searchsorted(zones, partial), cells_list,
                                                cov_list) if len(cells)]
