@@ -165,6 +165,18 @@ class AoiSpec(_Model):
             raise ValueError("'bounds' needs 'crs'")
         if self.bounds and not (self.bounds[0] < self.bounds[2] and self.bounds[1] < self.bounds[3]):
             raise ValueError("bounds must be xmin < xmax and ymin < ymax")
+        if self.bounds:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                geographic = CRS.from_user_input(self.crs).is_geographic
+            except CRSError:
+                geographic = False  # an unknown CRS is reported where the grid is built
+            if geographic and not (-90 <= self.bounds[1] and self.bounds[3] <= 90):
+                raise ValueError(f"bounds {list(self.bounds)} in {self.crs}: latitudes (ymin, "
+                                 "ymax) must lie within -90..90 (is the order xmin, ymin, "
+                                 "xmax, ymax?)")
         return self
 
 

@@ -191,3 +191,13 @@ def test_small_aliases_allowed(tmp_path):
     assert y.data == {"a": [1, 2], "b": [1, 2]}
     assert y.line_of(("b",)) == 2
     assert y.line_of(("a", 1)) == 1
+
+
+def test_geographic_bounds_out_of_range(tmp_path):
+    # found by the config fuzz test: a latitude of -196 crashed grid building in PROJ
+    src = (ROOT / "pipelines" / "senegal-sorghum-laea.yaml").read_text(encoding="utf-8")
+    body = src.replace("../", f"{ROOT}/").replace("bounds: [-17, 14, -16, 15]",
+                                                  "bounds: [-17, -196, -16, 15]")
+    assert body != src.replace("../", f"{ROOT}/")
+    probs = _problems(_write(tmp_path, body))
+    assert len(probs) == 1 and "aoi" in probs[0] and "-90..90" in probs[0]
