@@ -461,27 +461,6 @@ def _warp_bands(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, me
     return out.astype(dtype, copy=False)
 
 
-def _warp_window(parts, origin, window, **kw):
-    """:func:`_warp_block` of the source window ``(r0, r1, c0, c1)`` cut from ``parts``, the
-    grid of source chunks (rows of blocks ``(..., y, x)``) whose first cell is ``origin``."""
-    r0, r1, c0, c1 = window
-    first = parts[0][0]
-    arr = np.empty(first.shape[:-2] + (r1 - r0, c1 - c0), dtype=first.dtype)
-    y = origin[0]
-    for row in parts:
-        x = origin[1]
-        h = row[0].shape[-2]
-        for blk in row:
-            w = blk.shape[-1]
-            ya, yb = max(y, r0), min(y + h, r1)
-            xa, xb = max(x, c0), min(x + w, c1)
-            if ya < yb and xa < xb:
-                arr[..., ya - r0:yb - r0, xa - c0:xb - c0] = blk[..., ya - y:yb - y, xa - x:xb - x]
-            x += w
-        y += h
-    return _warp_block(arr, **kw)
-
-
 def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_nodata, pad: int,
           tile: int | None = None, stacked: bool = False, engine: str = "gies"):
     """Lazy warp of a dask array ``(..., y, x)`` on ``src_grid`` onto ``grid``: one task per
@@ -497,20 +476,12 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
         data = dsa.from_array(np.asarray(data), chunks=(th, tw))
     dtype = data.dtype
     lead = data.shape[:-2]
-    # Each tile task gets the source chunks its window overlaps and cuts the window out
-    # itself: slicing the dask array per tile cost ~10 ms of graph building per tile (and
-    # two extra tasks per chunk) for the same bytes.
-    if lead:
-        data = data.rechunk({i: -1 for i in range(len(lead))})
-    parts = data.to_delayed(optimize_graph=False).reshape(data.numblocks[-2:])
-    row_edges = np.cumsum((0,) + data.chunks[-2])
-    col_edges = np.cumsum((0,) + data.chunks[-1])
     fill = dst_nodata if dst_nodata is not None else 0
     windows, inside = _tile_windows(src_grid, grid, tile, pad)
     src_crs, dst_crs = RioCRS.from_wkt(src_grid.crs), RioCRS.from_wkt(grid.crs)
     st, t = src_grid.transform, grid.transform
     rows, cols = grid.shape
-    warp = dask.delayed(_warp_window, pure=True)
+    warp = dask.delayed(_warp_block, pure=True)
     grid_rows = []
     for ti, (r0, r1) in enumerate(_tile_starts(rows, th)):
         row = []
@@ -522,13 +493,8 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
                 continue
             sr0, sr1, sc0, sc1 = (0, src_grid.shape[0], 0, src_grid.shape[1]) \
                 if win == "all" else win
-            i0 = int(np.searchsorted(row_edges, sr0, side="right")) - 1
-            i1 = int(np.searchsorted(row_edges, sr1, side="left"))
-            j0 = int(np.searchsorted(col_edges, sc0, side="right")) - 1
-            j1 = int(np.searchsorted(col_edges, sc1, side="left"))
-            sub = [[parts[i, j] for j in range(j0, j1)] for i in range(i0, i1)]
-            block = warp(sub, (int(row_edges[i0]), int(col_edges[j0])), (sr0, sr1, sc0, sc1),
-                         src_transform=st @ Affine.translation(sc0, sr0), src_crs=src_crs,
+            sub = data[..., sr0:sr1, sc0:sc1]
+            block = warp(sub, src_transform=st @ Affine.translation(sc0, sr0), src_crs=src_crs,
                          dst_transform=t @ Affine.translation(c0, r0), dst_crs=dst_crs,
                          shape=shape, method=method, src_nodata=src_nodata,
                          dst_nodata=dst_nodata, dtype=dtype, stacked=stacked,
