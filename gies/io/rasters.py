@@ -184,7 +184,8 @@ def _to_cog(src: Path, out: RasterOutput, *, threads: str = "ALL_CPUS") -> None:
         # Overviews built on the uncompressed file are copied by the COG driver as they are
         # (the same GDAL resampling, bit for bit); letting the driver make them costs ~25 %
         # more CPU (it writes them to a compressed temporary file and reads them back).
-        with rasterio.open(src, "r+") as ds:
+        # GDAL_NUM_THREADS: overview levels computed in parallel (score, N=8000: 0.42 -> 0.33 s)
+        with rasterio.Env(GDAL_NUM_THREADS=threads), rasterio.open(src, "r+") as ds:
             levels = _overview_levels(ds.height, ds.width)
             if levels:
                 ds.build_overviews(levels, Resampling[out.overview_resampling.lower()])
