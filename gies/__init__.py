@@ -26,7 +26,7 @@ from gies.grid import Grid
 __version__ = "0.1.0"
 
 #: Names served lazily (PEP 562): ``gies.pipeline`` pulls in dask, xarray, pandas,
-#: geopandas, rasterio and exactextract, which ``import gies`` / ``gies --version`` and
+#: geopandas, rasterio and numba, which ``import gies`` / ``gies --version`` and
 #: validating a pipeline do not need.
 _LAZY = {"run": "gies.pipeline", "RunResult": "gies.pipeline"}
 

@@ -635,7 +635,7 @@ def _export(pl: Plan, model: Model, stage: Path, out_root: Path, timer, progress
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("gies", "numpy", "xarray", "dask", "rasterio", "rioxarray", "odc-geo",
-                "geopandas", "shapely", "pyproj", "exactextract", "pydantic"):
+                "geopandas", "shapely", "pyproj", "numba", "pydantic"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

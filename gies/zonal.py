@@ -1,10 +1,11 @@
 """Zone statistics per admin unit: exact coverage, true hectares, bounded memory.
 
 Every zone's pixels are weighted by ``w = coverage × cell area``: the exact fraction of the
-pixel the polygon covers (exactextract) times the pixel's true ground area
-(:func:`gies.area.cell_areas`). The grid is processed block by block; for each block, the
-zones that touch it are measured with one exactextract call and their sums, histograms and
-extrema are accumulated. Memory is one block plus a fixed-size accumulator per zone, whatever
+pixel the polygon covers (:mod:`gies._coverjit`, the same fractions as exactextract's in
+float64) times the pixel's true ground area (:func:`gies.area.cell_areas`). The grid is
+processed block by block; for each block, the zones that touch it are clipped to it and
+measured, and their sums, histograms and extrema are accumulated (one compiled pass,
+:mod:`gies._zonaljit`); a zone covering a whole block is summed without coverage. Memory is one block plus a fixed-size accumulator per zone, whatever
 the size of the country or of a zone.
 
 Definitions (the contract in ``docs/outputs.md``):
@@ -34,10 +35,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 import shapely
-from exactextract import exact_extract
-from exactextract.feature import Feature, FeatureSource
-from exactextract.raster import NumPyRasterSource
-from exactextract.writer import Writer
 from shapely.geometry import box
 
 from gies.area import cell_areas
@@ -178,83 +175,42 @@ def _covers(geom, bbox) -> bool:
     return geom.contains(bbox)
 
 
-class _WKBFeature(Feature):
-    """An exactextract feature holding its geometry as WKB. exactextract's GeoPandas source
-    hands every polygon over as GeoJSON text (built coordinate by coordinate in Python and
-    parsed again in C++): ~20 % of the zone pass, all of it holding the GIL."""
-
-    def __init__(self, wkb: bytes | None = None):
-        Feature.__init__(self)
-        self.wkb = wkb
-        self.props: dict = {}
-
-    def geometry(self):
-        return self.wkb
-
-    def set_geometry(self, wkb):
-        self.wkb = wkb
-
-    def set_geometry_format(self):
-        return "wkb"
-
-    def get(self, name):
-        return self.props[name]
-
-    def set(self, name, value):
-        self.props[name] = value
-
-    def fields(self):
-        return list(self.props)
-
-
-class _WKBSource(FeatureSource):
-    """Polygons (shapely) as an exactextract feature source, in their order."""
-
-    def __init__(self, geoms, crs_wkt: str):
-        super().__init__()
-        self.geoms, self.crs_wkt = list(geoms), crs_wkt
-
-    def count(self):
-        return len(self.geoms)
-
-    def __iter__(self):
-        for wkb in shapely.to_wkb(self.geoms):
-            yield _WKBFeature(wkb)
-
-    def srs_wkt(self):
-        return self.crs_wkt
-
-
-class _CoverageWriter(Writer):
-    """Collects each feature's ``cell_id`` and ``coverage`` arrays, in feature order."""
-
-    def __init__(self):
-        super().__init__()
-        self.cells: list = []
-        self.cover: list = []
-
-    def add_operation(self, op):
-        pass
-
-    def write(self, feature):
-        f = _WKBFeature()
-        feature.copy_to(f)
-        self.cells.append(f.props["cell_id"])
-        self.cover.append(f.props["coverage"])
-
-    def features(self):
-        return self.cells, self.cover
+#: Smallest covered fraction of a cell counted as covered: float64 rounding leaves ~1e-16
+#: on cells a polygon does not touch; a true sliver below this is < 1e-9 of a cell.
+_MIN_COVER = 1e-9
 
 
 def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
-    """exactextract's cell indices (row-major in the block) and coverage fractions of each
-    polygon of ``geoms`` (shapely, in the grid's CRS) over block rows r0:r1, cols c0:c1."""
+    """Cell indices (row-major in the block) and covered fractions of each polygon of
+    ``geoms`` (shapely, in the grid's CRS) over block rows r0:r1, cols c0:c1, computed
+    exactly by :func:`gies._coverjit.coverage_cells` over each polygon's bounding window."""
+    from gies import _coverjit
+
     t = grid.transform
-    xmin, ymax = t.c + c0 * t.a, t.f + r0 * t.e
-    xmax, ymin = t.c + c1 * t.a, t.f + r1 * t.e
-    src = NumPyRasterSource(np.zeros((r1 - r0, c1 - c0)), xmin, ymin, xmax, ymax, srs_wkt=grid.crs)
-    return exact_extract(src, _WKBSource(geoms, grid.crs), ["cell_id", "coverage"],
-                         output=_CoverageWriter())
+    x0, y0 = t.c + c0 * t.a, t.f + r0 * t.e
+    bh, bw = r1 - r0, c1 - c0
+    cells_list, cov_list = [], []
+    for g in shapely.orient_polygons(np.asarray(geoms, dtype=object)):
+        rings = shapely.get_rings(shapely.get_parts(g))
+        xy, idx = shapely.get_coordinates(rings, return_index=True)
+        if xy.shape[0] == 0:
+            cells_list.append(np.empty(0, np.int64))
+            cov_list.append(np.empty(0))
+            continue
+        px = (xy[:, 0] - x0) / t.a
+        py = (xy[:, 1] - y0) / t.e
+        ends = np.cumsum(np.bincount(idx, minlength=len(rings)))
+        wr0 = min(max(int(np.floor(py.min())), 0), bh)
+        wr1 = min(max(int(np.ceil(py.max())), 0), bh)
+        wc0 = min(max(int(np.floor(px.min())), 0), bw)
+        wc1 = min(max(int(np.ceil(px.max())), 0), bw)
+        size = max((wr1 - wr0) * (wc1 - wc0), 0)
+        cells, cover = np.empty(size, np.int64), np.empty(size)
+        n = _coverjit.coverage_cells(px, py, ends, wr0, wr1, wc0, wc1, bw, _MIN_COVER,
+                                     cells, cover) if size else 0
+        cells_list.append(cells[:n])
+        cov_list.append(cover[:n])
+    return cells_list, cov_list
 
 
 class ZoneSums:
@@ -325,12 +281,11 @@ class ZoneSums:
         if hits.size == 0:
             return None
         # A zone covering the whole block (the AOI, a large province) covers every cell
-        # entirely: its sums need neither exactextract nor a gather of its cells.
+        # entirely: its sums need neither a coverage computation nor a gather of its cells.
         full = np.array([zi for zi in hits if _covers(geoms.iloc[zi], bbox)], dtype=np.int64)
         partial = np.setdiff1d(hits, full)
-        # Clip to the block: exactextract then only sees what is inside the raster window
-        # (faster for large zones, and it avoids an exactextract crash on rings lying exactly
-        # on the window's edge).
+        # Clip to the block: the coverage then only sees what is inside the block (its
+        # bounding window, not the zone's, is scanned).
         clipped = [_polygonal(g.intersection(bbox)) for g in geoms.iloc[partial]]
         keep = [k for k, g in enumerate(clipped) if g is not None]
         partial = partial[keep]
