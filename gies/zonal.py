@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import xarray as xr
 import shapely
+import xarray as xr
 from shapely.geometry import box
 
 from gies.area import cell_areas
