@@ -43,6 +43,7 @@ from gies.cache import LayerCache, folder_size, layer_key
 from gies.model import Model, build_model, cacheable, harmonise_layers, scheme_of
 from gies.plan import Plan, check_data, plan
 from gies.profile import CLASSES
+from gies.resources import release_freed_memory
 from gies.zonal import ZoneSums
 
 __all__ = ["run", "plan", "check_data", "RunResult", "Plan", "rasterize_mask"]
@@ -263,22 +264,6 @@ def _run_on_cluster(pipeline, address: str, **kw) -> RunResult:
         client.close()
 
 
-def _release_freed_memory() -> None:
-    """Return memory freed by the planning stage (sampled reads of every layer) to the OS.
-
-    glibc keeps freed blocks below its adaptive mmap threshold (up to 32 MB) in the heap, so
-    the transient reads of a large country stayed in the process's RSS through the whole
-    run (~100 MB at 256 Mpx) although nothing used them. No-op off glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def _threads(pl: Plan, workers: int | None, memory_limit: int | None) -> dict:
     """The local scheduler's threads for this plan (see :mod:`gies.resources`)."""
     import os
@@ -318,7 +303,7 @@ def _run(pipeline, *, progress=None, output_root: Path | None = None, force: boo
             raise LayerError("\n".join(problems))
     factors = dict(pl.factors)
     warn.extend(pl.warnings)
-    _release_freed_memory()
+    release_freed_memory()  # the planning reads
     resources = {"scheduler": "distributed"} if client is not None else \
         {"scheduler": "threads", **_threads(pl, workers, memory_limit)}
     with dask.config.set(num_workers=resources.get("threads")):

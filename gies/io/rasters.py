@@ -25,6 +25,7 @@ from rasterio.windows import Window
 from gies.errors import ExportError
 from gies.grid import Grid
 from gies.io.gdal import block_cache
+from gies.resources import release_freed_memory
 
 #: GDAL block cache (MB) while writing. Blocks are written once, whole, and never read
 #: back, so GDAL can write them straight through: a cache only holds dirty blocks (the
@@ -120,6 +121,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
         stored = dsa.store(sources + [a for a, _ in sinks], targets + [t for _, t in sinks],
                            lock=False, compute=False)
         keys = list((extra or {}).keys())
+        release_freed_memory()  # what building the graph left behind
         # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
         with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB):
             for cb in callbacks:
@@ -134,6 +136,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
     finally:
         for ds in datasets:
             ds.close()
+    release_freed_memory()  # the pass's chunks, before the COG copies' own buffers
     with block_cache(GDAL_CACHE_MB):
         _all_to_cog([(tmp, out) for out, tmp in zip(outputs, tmp_paths) if out.cog])
     return dict(zip(keys, values))
