@@ -14,8 +14,9 @@ Peak memory of a run ≈ ``base + threads × per_thread`` with
   (:data:`CHUNK_BYTES` per cell).
 
 Fitted on the benchmark scenario (bench/README.md) at N=8000 (64 Mpx, six layers in three
-source grids, 300 zones): measured 647 MB with one thread and 682 MB with two; estimated
-663 MB and 797 MB (on the safe side: the allocator reuses much of a finished task's memory).
+source grids, 300 zones): measured 647 MB with one thread and 682 MB with two, estimated
+663 MB and 797 MB; since freed memory is returned to the OS during the pass, measured
+576 and 639 MiB (``gies run --workers 1|2``, peak RSS): the estimate is on the safe side.
 """
 
 from __future__ import annotations
