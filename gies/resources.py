@@ -21,6 +21,7 @@ source grids, 300 zones): measured 647 MB with one thread and 682 MB with two, e
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -80,11 +81,20 @@ def release_freed_memory() -> None:
     transient buffers stay in the process's RSS although nothing uses them: the planning
     reads of every layer (~100 MB at 256 Mpx), and the raster pass's chunks when the COG
     copies start (their buffers then came on top: N=16000 peak 848 MiB). No-op off glibc."""
-    import ctypes
-    import ctypes.util
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's ``malloc_trim``, looked up once, or ``None``. ``ctypes.util.find_library``
+    is avoided: it runs ``ldconfig`` in a child process, a fork of the whole process."""
+    import ctypes
+
+    for name in ("libc.so.6", None):
+        try:
+            return ctypes.CDLL(name).malloc_trim
+        except (OSError, AttributeError):
+            continue
+    return None
