@@ -39,6 +39,20 @@ def _columns(tw, step):
     return cl, cf
 
 
+@njit(inline="always")
+def _point(rowc, rowr, cl, cf, j):
+    """Source coordinates of target column ``j`` on the current row (:func:`_row`)."""
+    lj = cl[j]
+    f = cf[j]
+    return rowc[lj] + f * (rowc[lj + 1] - rowc[lj]), rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
+
+
+@njit(inline="always")
+def _outside(sx, sy, w, h):
+    """GDAL's test of a point outside the source: ``x < 0`` or ``x + 1e-10 > width``."""
+    return sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def nearest(src, C, R, step, has_nd, nd, fill, out):
     """Nearest neighbour: the source cell containing the point (``floor(x + 1e-10)``)."""
@@ -50,11 +64,8 @@ def nearest(src, C, R, step, has_nd, nd, fill, out):
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
-            lj = cl[j]
-            f = cf[j]
-            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
-            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
-            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+            sx, sy = _point(rowc, rowr, cl, cf, j)
+            if _outside(sx, sy, w, h):
                 for b in range(nb):
                     out[b, i, j] = fill
                 continue
@@ -80,11 +91,8 @@ def bilinear4(src, C, R, step, out):
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
-            lj = cl[j]
-            f = cf[j]
-            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
-            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
-            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+            sx, sy = _point(rowc, rowr, cl, cf, j)
+            if _outside(sx, sy, w, h):
                 for b in range(nb):
                     out[b, i, j] = np.nan
                 continue
@@ -197,11 +205,8 @@ def bilinear_scaled(src, C, R, step, xs, ys, out):
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
-            lj = cl[j]
-            f = cf[j]
-            sx = rowc[lj] + f * (rowc[lj + 1] - rowc[lj])
-            sy = rowr[lj] + f * (rowr[lj + 1] - rowr[lj])
-            if sx < 0.0 or sy < 0.0 or sx + _EPS > w or sy + _EPS > h:
+            sx, sy = _point(rowc, rowr, cl, cf, j)
+            if _outside(sx, sy, w, h):
                 for b in range(nb):
                     out[b, i, j] = np.nan
                 continue
