@@ -33,18 +33,20 @@ def _edge(acc, x0, y0, x1, y1):
         d_sign = -1.0
         x0, y0, x1, y1 = x1, y1, x0, y0
     h = acc.shape[0]
+    w = float(acc.shape[1] - 2)
     dxdy = (x1 - x0) / (y1 - y0)
     x = x0
     for y in range(int(y0), min(h, int(math.ceil(y1)))):
         dy = min(y + 1.0, y1) - max(float(y), y0)
-        xnext = x + dxdy * dy
+        # rounding (and denormal slopes) may step a hair outside [0, w]: clamp
+        xnext = min(max(x + dxdy * dy, 0.0), w)
         d = dy * d_sign
         xa, xb = (x, xnext) if x < xnext else (xnext, x)
         xaf = math.floor(xa)
         xai = int(xaf)
         xbc = math.ceil(xb)
         xbi = int(xbc)
-        if xbi <= xai + 1:  # within one cell column
+        if xbi <= xai + 1 or xb - xa < 1e-12:  # within one cell column (or vertical)
             xmf = 0.5 * (x + xnext) - xaf
             acc[y, xai] += d - d * xmf
             acc[y, xai + 1] += d * xmf
