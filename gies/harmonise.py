@@ -493,7 +493,11 @@ def _warp(data, src_grid: Grid, grid: Grid, *, method: str, src_nodata, dst_noda
                 continue
             sr0, sr1, sc0, sc1 = (0, src_grid.shape[0], 0, src_grid.shape[1]) \
                 if win == "all" else win
+            # the window as one optimised (culled) delayed block: handing the dask slice
+            # itself to delayed kept each tile's whole unculled source graph (N=16000:
+            # ~30 MB for 192 tiles, 0.3 s more graph building)
             sub = data[..., sr0:sr1, sc0:sc1]
+            (sub,) = sub.rechunk(sub.shape).to_delayed(optimize_graph=True).ravel()
             block = warp(sub, src_transform=st @ Affine.translation(sc0, sr0), src_crs=src_crs,
                          dst_transform=t @ Affine.translation(c0, r0), dst_crs=dst_crs,
                          shape=shape, method=method, src_nodata=src_nodata,
