@@ -52,7 +52,11 @@ def _pid_alive(pid: int) -> bool:
 def new_run(root: Path, name: str) -> Path:
     """Create and return an empty ``.partial`` folder for a new run of pipeline ``name``."""
     runs = root / ".runs" / name
-    run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    # microseconds: two runs of one process within a second (a 1 s pipeline run twice)
+    # must not share a folder name; names still sort by time, and the pid ends the name
+    now = time.time()
+    run_id = (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+              + f".{int(now % 1 * 1e6):06d}-{os.getpid()}")
     stage = runs / f"{run_id}.partial"
     try:
         if root.exists() and not root.is_dir():
