@@ -119,7 +119,8 @@ def _warm_kernels() -> None:
 def count_cells(layers: list[xr.DataArray]):
     """Lazy ``int64`` vector: the True cells of each boolean layer and the non-NaN cells of
     each float layer, all counted in one compiled pass per chunk
-    (:func:`gies._scorejit.count_cells`) instead of a mask and a sum per layer and chunk."""
+    (:func:`gies._scorejit.count_true`, :func:`~gies._scorejit.count_valid`) instead of a
+    mask and a sum per layer and chunk."""
     if not layers:
         return np.zeros(0, dtype=np.int64)
     datas = [da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))

@@ -5,8 +5,9 @@ pixel the polygon covers (:mod:`gies._coverjit`, the same fractions as exactextr
 float64) times the pixel's true ground area (:func:`gies.area.cell_areas`). The grid is
 processed block by block; for each block, the zones that touch it are clipped to it and
 measured, and their sums, histograms and extrema are accumulated (one compiled pass,
-:mod:`gies._zonaljit`); a zone covering a whole block is summed without coverage. Memory is one block plus a fixed-size accumulator per zone, whatever
-the size of the country or of a zone.
+:mod:`gies._zonaljit`); a zone covering a whole block is summed without coverage.
+Memory is one block plus a fixed-size accumulator per zone, whatever the size of the
+country or of a zone.
 
 Definitions (the contract in ``docs/outputs.md``):
 
