@@ -40,6 +40,21 @@ def _columns(tw, step):
 
 
 @njit(inline="always")
+def _scratch(C, tw, step):
+    """Per-kernel buffers: one row of lattice coordinates and the column tables."""
+    cl, cf = _columns(tw, step)
+    return np.empty(C.shape[1]), np.empty(C.shape[1]), cl, cf
+
+
+@njit(inline="always")
+def _cells(sx, sy, w, h):
+    """The cell holding the point (GDAL's ``floor(x + 1e-10)``) and the upper-left cell of
+    the bilinear neighbourhood (``floor(x − ½)``)."""
+    return (min(int(sx + _EPS), w - 1), min(int(sy + _EPS), h - 1),
+            int(math.floor(sx - 0.5)), int(math.floor(sy - 0.5)))
+
+
+@njit(inline="always")
 def _point(rowc, rowr, cl, cf, j):
     """Source coordinates of target column ``j`` on the current row (:func:`_row`)."""
     lj = cl[j]
@@ -58,9 +73,7 @@ def nearest(src, C, R, step, has_nd, nd, fill, out):
     """Nearest neighbour: the source cell containing the point (``floor(x + 1e-10)``)."""
     h, w, nb = src.shape
     th, tw = out.shape[1], out.shape[2]
-    rowc = np.empty(C.shape[1])
-    rowr = np.empty(C.shape[1])
-    cl, cf = _columns(tw, step)
+    rowc, rowr, cl, cf = _scratch(C, tw, step)
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
@@ -69,8 +82,7 @@ def nearest(src, C, R, step, has_nd, nd, fill, out):
                 for b in range(nb):
                     out[b, i, j] = fill
                 continue
-            cx = min(int(sx + _EPS), w - 1)
-            cy = min(int(sy + _EPS), h - 1)
+            cx, cy, _, _ = _cells(sx, sy, w, h)
             for b in range(nb):
                 v = src[cy, cx, b]
                 fv = float(v)
@@ -85,9 +97,7 @@ def bilinear4(src, C, R, step, out):
     """Bilinear on the 2×2 neighbours (GDAL's ``GWKBilinearResample4Sample``); NaN nodata."""
     h, w, nb = src.shape
     th, tw = out.shape[1], out.shape[2]
-    rowc = np.empty(C.shape[1])
-    rowr = np.empty(C.shape[1])
-    cl, cf = _columns(tw, step)
+    rowc, rowr, cl, cf = _scratch(C, tw, step)
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
@@ -96,10 +106,7 @@ def bilinear4(src, C, R, step, out):
                 for b in range(nb):
                     out[b, i, j] = np.nan
                 continue
-            cx = min(int(sx + _EPS), w - 1)
-            cy = min(int(sy + _EPS), h - 1)
-            ix = int(math.floor(sx - 0.5))
-            iy = int(math.floor(sy - 0.5))
+            cx, cy, ix, iy = _cells(sx, sy, w, h)
             rx = 1.5 - (sx - ix)
             ry = 1.5 - (sy - iy)
             if ix >= 0 and iy >= 0 and ix + 1 < w and iy + 1 < h:
@@ -199,9 +206,7 @@ def bilinear_scaled(src, C, R, step, xs, ys, out):
     r2 = rx_ == 2 and ry_ == 2
     wx = np.empty(2 * rx_)
     wy = np.empty(2 * ry_)
-    rowc = np.empty(C.shape[1])
-    rowr = np.empty(C.shape[1])
-    cl, cf = _columns(tw, step)
+    rowc, rowr, cl, cf = _scratch(C, tw, step)
     for i in range(th):
         _row(C, R, step, i, rowc, rowr)
         for j in range(tw):
@@ -210,10 +215,7 @@ def bilinear_scaled(src, C, R, step, xs, ys, out):
                 for b in range(nb):
                     out[b, i, j] = np.nan
                 continue
-            cx = min(int(sx + _EPS), w - 1)
-            cy = min(int(sy + _EPS), h - 1)
-            ix = int(math.floor(sx - 0.5))
-            iy = int(math.floor(sy - 0.5))
+            cx, cy, ix, iy = _cells(sx, sy, w, h)
             ddx = sx - 0.5 - ix
             ddy = sy - 0.5 - iy
             x0 = ix + 1 - rx_
