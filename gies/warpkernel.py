@@ -15,9 +15,9 @@ Coordinates
     (0 at its left/top edge). PROJ is called on a lattice every ``step`` target cells and
     the coordinates in between are interpolated bilinearly, as GDAL's approximate
     transformer does along each row (``gdalwarp -et``). ``step`` halves from 64 until the
-    interpolation error at the centre of every lattice cell is at most ``tolerance``
-    source pixels (:data:`gies.harmonise.WARP_TOLERANCE`, 1e-3): the error of linear
-    interpolation is largest there. A point is outside the source when ``x < 0`` or
+    interpolation error at the midpoints of every lattice cell's edges and at its centre
+    is at most ``tolerance`` source pixels (:data:`gies.harmonise.WARP_TOLERANCE`, 1e-3):
+    the error of linear interpolation is largest there. A point is outside the source when ``x < 0`` or
     ``x + 1e-10 > width`` (the same for rows); its target cell is nodata.
 
 Nearest
@@ -116,13 +116,17 @@ def source_lattice(*, src_crs: str, src_transform: Affine, src_shape, geographic
     while True:
         ny, nx = (th - 1) // step + 2, (tw - 1) // step + 2
         jj, ii = np.meshgrid(np.arange(nx) * step + 0.5, np.arange(ny) * step + 0.5)
-        # the lattice cells' centres, where linear interpolation errs most (none at step 1:
-        # every target cell is a node)
-        mj, mi = (jj[:-1, :-1] + step / 2, ii[:-1, :-1] + step / 2) if step > 1 else \
-            (np.empty(0), np.empty(0))
+        # check points (none at step 1: every target cell is a node): the midpoints of the
+        # lattice cells' edges and their centres, where linear interpolation errs most (the
+        # centre alone can hide it: curvatures of opposite signs along x and y cancel there)
+        h2 = step / 2
+        checks = [(jj[:, :-1] + h2, ii[:, :-1]), (jj[:-1, :], ii[:-1, :] + h2),
+                  (jj[:-1, :-1] + h2, ii[:-1, :-1] + h2)] if step > 1 else []
+        mj = np.concatenate([c[0].ravel() for c in checks]) if checks else np.empty(0)
+        mi = np.concatenate([c[1].ravel() for c in checks]) if checks else np.empty(0)
         n = jj.size
-        xs = t.c + np.r_[jj.ravel(), mj.ravel()] * t.a + np.r_[ii.ravel(), mi.ravel()] * t.b
-        ys = t.f + np.r_[jj.ravel(), mj.ravel()] * t.d + np.r_[ii.ravel(), mi.ravel()] * t.e
+        xs = t.c + np.r_[jj.ravel(), mj] * t.a + np.r_[ii.ravel(), mi] * t.b
+        ys = t.f + np.r_[jj.ravel(), mj] * t.d + np.r_[ii.ravel(), mi] * t.e
         col, row = _to_pixels(tr, xs, ys, src_transform, int(src_shape[1]), geographic)
         if not (np.isfinite(col).all() and np.isfinite(row).all()):
             return None
@@ -133,10 +137,12 @@ def source_lattice(*, src_crs: str, src_transform: Affine, src_shape, geographic
             return None  # the tile crosses the longitude frame's seam (see _to_pixels)
         if step == 1:
             break
-        mc = (C[:-1, :-1] + C[1:, :-1] + C[:-1, 1:] + C[1:, 1:]) / 4
-        mr = (R[:-1, :-1] + R[1:, :-1] + R[:-1, 1:] + R[1:, 1:]) / 4
-        err = max(np.abs(mc.ravel() - col[n:]).max(initial=0),
-                  np.abs(mr.ravel() - row[n:]).max(initial=0))
+        err = 0.0
+        for L, exact in ((C, col[n:]), (R, row[n:])):
+            interp = np.r_[((L[:, :-1] + L[:, 1:]) / 2).ravel(),
+                           ((L[:-1, :] + L[1:, :]) / 2).ravel(),
+                           ((L[:-1, :-1] + L[1:, :-1] + L[:-1, 1:] + L[1:, 1:]) / 4).ravel()]
+            err = max(err, np.abs(interp - exact).max(initial=0))
         if err <= tolerance:
             break
         step //= 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from affine import Affine
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 from rasterio.crs import CRS as RioCRS
@@ -113,6 +113,9 @@ def test_scale_snaps_to_integer_reciprocals():
 
 
 @settings(max_examples=25, deadline=None)
+# found by this test: with only the cells' centres checked, errors along a lattice row
+# (curvatures of opposite signs cancel at the centre) reached 2e-3 px
+@example(lat0=0.0, lon0=0.0, res=1000.0, r0=0, c0=1387, h=1, w=4)
 @given(lat0=st.floats(-60, 60), lon0=st.floats(-170, 170), res=st.sampled_from([30.0, 100.0, 1000.0]),
        r0=st.integers(0, 3000), c0=st.integers(0, 3000), h=st.integers(1, 300), w=st.integers(1, 300))
 def test_lattice_is_within_tolerance_of_the_exact_transform(lat0, lon0, res, r0, c0, h, w):
