@@ -339,8 +339,8 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
 
     ``engine="gies"``: nearest and bilinear (on float bands) are computed by
     :mod:`gies.warpkernel` (GDAL's formulas, 2–5× less CPU), each band with its own nodata
-    mask; GDAL takes every other method and any tile whose coordinates cannot be
-    interpolated within :data:`WARP_TOLERANCE`. ``"gdal"``: GDAL warps everything."""
+    mask; GDAL takes every other method and any tile whose coordinates cannot be computed
+    (unprojectable points, a longitude seam). ``"gdal"``: GDAL warps everything."""
     arr = np.asarray(arr)
     lead = arr.shape[:-2]
     a3 = arr.reshape((-1,) + arr.shape[-2:])

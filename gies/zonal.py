@@ -42,7 +42,6 @@ from gies.area import cell_areas
 from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 from gies.io.gdal import block_cache
-from gies.resources import release_freed_memory
 
 __all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
 
@@ -255,7 +254,6 @@ class ZoneSums:
         self.valid_idx = np.nonzero(valid.to_numpy())[0]
         self.thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
         self._lock = threading.Lock()
-        self._stored = 0
         # the dtypes the rasters are written with, so that sums equal those of the files
         typed = ([(classes, np.uint8), (score, np.float32)]
                  + ([(limiting, np.uint8)] if limiting is not None else [])
@@ -323,13 +321,9 @@ class ZoneSums:
 
     def __setitem__(self, key, value) -> None:
         part = np.asarray(value).ravel()[0]
-        with self._lock:
-            if part is not None:
+        if part is not None:
+            with self._lock:
                 self.acc.merge(*part)
-            self._stored += 1
-            trim = self._stored % 8 == 0
-        if trim:
-            release_freed_memory()
 
     def compute(self) -> None:
         """Take the sums in a pass of their own (threads; each block of files read once),
