@@ -23,54 +23,22 @@ log = logging.getLogger("gies")
 
 
 class _Progress:
-    """Stage lines and a chunk progress bar (rich) on stderr; silent when quiet."""
+    """Stage lines and a bar of chunks done (rich, with ETA) on stderr; silent when quiet.
+
+    The bar itself is drawn by the pass (:class:`gies.io.rasters.ChunkBar`, locally and
+    on a cluster) on :attr:`console`."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
-        self.callbacks = []
+        self.console = None
         if not quiet:
             from rich.console import Console
 
             self.console = Console(stderr=True)
-            self.callbacks = [_DaskBar(self.console)]
 
     def stage(self, name: str) -> None:
         if not self.quiet:
             self.console.print(f"[bold cyan]»[/] {name}")
-
-
-class _DaskBar:
-    """A dask local-scheduler callback drawing a rich progress bar with ETA (tasks done)."""
-
-    def __init__(self, console):
-        from dask.callbacks import Callback
-
-        outer = self
-
-        class _CB(Callback):
-            def _start_state(self, dsk, state):
-                from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                                           TimeRemainingColumn)
-
-                outer.total = sum(len(state[k]) for k in ("ready", "waiting", "running"))
-                outer.bar = Progress("  computing", BarColumn(), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), console=console, transient=True)
-                outer.task = outer.bar.add_task("chunks", total=outer.total)
-                outer.bar.start()
-
-            def _posttask(self, key, result, dsk, state, worker_id):
-                outer.bar.update(outer.task, completed=len(state["finished"]))
-
-            def _finish(self, dsk, state, errored):
-                outer.bar.stop()
-
-        self._cb = _CB()
-
-    def register(self):
-        self._cb.register()
-
-    def unregister(self):
-        self._cb.unregister()
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

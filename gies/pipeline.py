@@ -12,6 +12,7 @@ import json
 import logging
 import platform
 import shutil
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -116,22 +117,36 @@ def _warm_kernels() -> None:
     threading.Thread(target=warm, name="gies-warm-kernels", daemon=True).start()
 
 
-def count_cells(layers: list[xr.DataArray]):
-    """Lazy ``int64`` vector: the True cells of each boolean layer and the non-NaN cells of
-    each float layer, all counted in one compiled pass per chunk
-    (:func:`gies._scorejit.count_true`, :func:`~gies._scorejit.count_valid`) instead of a
-    mask and a sum per layer and chunk."""
-    if not layers:
-        return np.zeros(0, dtype=np.int64)
-    datas = [da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
-             for da in layers]
-    ref = datas[0]
-    datas = [d.rechunk(ref.chunks) for d in datas]
-    k = len(datas)
-    parts = dsa.map_blocks(_count_block, *datas, dtype=np.int64, new_axis=0,
-                           chunks=((k,),) + tuple((1,) * len(c) for c in ref.chunks),
-                           meta=np.empty((0, 0, 0), dtype=np.int64))
-    return parts.sum(axis=(1, 2))
+class CellCounts:
+    """The True cells of each boolean layer and the non-NaN cells of each float layer,
+    counted in the pass that writes the outputs.
+
+    :attr:`parts` is a lazy ``int64`` array with one vector of counts per chunk, counted by
+    one compiled loop per layer and chunk (:func:`gies._scorejit.count_true`,
+    :func:`~gies._scorejit.count_valid`) instead of a mask and a sum; stored into this object
+    (a :func:`dask.array.store` target, like :class:`gies.zonal.ZoneSums`) its vectors add
+    up in :attr:`totals`. No reduction spans the grid, so the pass can run band by band.
+    """
+
+    def __init__(self, layers: list[xr.DataArray]):
+        self.totals = np.zeros(len(layers), dtype=np.int64)
+        self._lock = threading.Lock()
+        self.parts = None
+        if not layers:
+            return
+        datas = [da.data if isinstance(da.data, dsa.Array)
+                 else dsa.from_array(np.asarray(da.data)) for da in layers]
+        ref = datas[0]
+        datas = [d.rechunk(ref.chunks) for d in datas]
+        self.parts = dsa.map_blocks(_count_block, *datas, dtype=np.int64, new_axis=0,
+                                    chunks=((len(datas),),) + tuple((1,) * len(c)
+                                                                    for c in ref.chunks),
+                                    meta=np.empty((0, 0, 0), dtype=np.int64))
+
+    def __setitem__(self, key, value) -> None:
+        counts = np.asarray(value).reshape(self.totals.size, -1).sum(axis=1)
+        with self._lock:
+            self.totals += counts
 
 
 def _count_block(*blocks):
@@ -217,8 +232,8 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
     """Run a pipeline file end to end and return its summary.
 
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
-    ``stage(name)`` and optional dask ``callbacks`` (see :mod:`gies.cli`). The result is
-    published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
+    ``stage(name)`` and an optional rich ``console`` for the bar of chunks done (see
+    :mod:`gies.cli`). The result is published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
     With ``processing.layer_cache: true``, harmonised layers are kept in
     ``<outputs.dir>/.cache`` and reused by later runs unless ``force``.
 
@@ -451,10 +466,11 @@ def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
                                            for k, v in counted.items()})
         else:
             names = list(counted)
-            extra = write_rasters(pl.grid, outputs, extra={"counts": count_cells(
-                                      [counted[k] for k in names])},
-                                  sinks=sinks, callbacks=getattr(progress, "callbacks", ()))
-            extra = dict(zip(names, extra.pop("counts"))) if names else {}
+            counts = CellCounts([counted[k] for k in names])
+            if counts.parts is not None:
+                sinks = [*sinks, (counts.parts, counts)]
+            write_rasters(pl.grid, outputs, sinks=sinks, progress=progress)
+            extra = {k: int(n) for k, n in zip(names, counts.totals)}
     except (RasterioError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, ExportError) else exc
         if isinstance(cause, RasterioError):

@@ -8,6 +8,7 @@ which ``gies validate`` and ``gies run`` both perform before computing.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -137,18 +138,41 @@ def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.Geo
     return zones
 
 
+#: Smallest radius of curvature (m) assumed for the image of a lon/lat edge in a projected
+#: grid: parallels at latitude φ bend with radius ≈ 6371 km / tan φ in conformal and
+#: equal-area projections (≥ 1100 km up to 80°).
+_MIN_EDGE_RADIUS_M = 1.0e6
+
+
+def densify_step(grid: Grid) -> float:
+    """Longest segment (degrees) a lon/lat edge keeps before projection onto ``grid``.
+
+    A chord of length ``L`` on a curve of radius ``R`` strays ``L² / 8R`` from it; the step is
+    the chord straying at most 1 % of a cell (``R`` = :data:`_MIN_EDGE_RADIUS_M`), within
+    [0.0001°, 0.01°]: 0.01° (~1.1 km, ≤ 0.16 m off) for cells of 100 m and more. Densifying to
+    the cell size instead gave the 300 zones of a 1600 km country 819,000 vertices (37 MB
+    at the peak of the pass) for no measurable change of area.
+
+    >>> round(densify_step(Grid.from_bounds((0, 0, 1000, 1000), 10, crs="EPSG:3035")), 5)
+    0.00803
+    """
+    cell = min(grid.resolution)
+    chord = math.sqrt(8.0 * _MIN_EDGE_RADIUS_M * 0.01 * cell)
+    return min(0.01, max(1e-4, chord / 111_320.0))
+
+
 def to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
     """Polygons in the grid's CRS. Edges of lon/lat polygons follow meridians and parallels,
-    which are curves in most projections: they are densified first (segments no longer than
-    about a grid cell, at most 0.01°), so a 4-vertex box keeps its true area."""
+    which are curves in most projections: they are densified first (:func:`densify_step`:
+    the chords stray at most 1 % of a cell from the curves), so a 4-vertex box keeps its
+    true area."""
     from pyproj import CRS
 
     src = CRS.from_user_input(gdf.crs)
     if src.equals(grid.pyproj_crs):
         return gdf
     if src.is_geographic and not grid.is_geographic:
-        step = min(0.01, max(1e-4, min(grid.resolution) / 111_320.0))
-        gdf = gdf.set_geometry(gdf.geometry.segmentize(step))
+        gdf = gdf.set_geometry(gdf.geometry.segmentize(densify_step(grid)))
     return gdf.to_crs(grid.crs)
 
 

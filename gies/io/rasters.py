@@ -10,6 +10,7 @@ compressed in the pass itself.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,13 @@ from gies.resources import release_freed_memory
 #: benchmark's N=8000 peak: 0.72 GB without, 0.78 GB with 2 MB, 1.2 GB with 128 MB).
 GDAL_CACHE_MB = 0
 
-__all__ = ["RasterOutput", "write_rasters", "open_output", "write_categories", "read_categories"]
+#: Chunks in one band of the pass (:func:`_run_in_bands`): the scheduler holds one band's
+#: tasks (~40 per chunk in the benchmark pipeline, ~4 kB each with its bookkeeping), and
+#: each band ends with a moment where its last tasks leave a core idle (~0.15 s at 2 cores
+#: in the benchmark): 64 chunks of 1024² keep both small (N=16000: 4 bands).
+BAND_CHUNKS = 64
+
+__all__ = ["RasterOutput", "write_rasters", "ChunkBar", "open_output", "write_categories", "read_categories"]
 
 
 @dataclass
@@ -91,13 +98,16 @@ def _predictor(out: RasterOutput) -> str:
     return "3" if np.dtype(out.dtype).kind == "f" else "2"
 
 
-def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None = None,
-                  sinks=(), callbacks=()) -> dict:
-    """Write every output in one pass; also compute the lazy values in ``extra`` and store
-    each dask array of ``sinks`` (``(array, target)`` pairs, e.g. the block sums of
-    :class:`gies.zonal.ZoneSums`) into its target, in the same pass.
+def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress=None,
+                  band_chunks: int | None = None) -> None:
+    """Write every output in one pass, and store each dask array of ``sinks``
+    (``(array, target)`` pairs, e.g. the block sums of :class:`gies.zonal.ZoneSums`, one
+    element per block of the outputs) into its target in the same pass.
 
-    Returns the computed ``extra`` values.
+    The pass runs band by band (:func:`_run_in_bands`: rows of at most ``band_chunks``
+    chunks, default :data:`BAND_CHUNKS`), so that the scheduler only ever holds the tasks
+    of one band: its memory does not grow with the size of the grid.
+    ``progress``: an object with a rich ``console`` (and ``quiet``) for a bar of chunks done.
     """
     tmp_paths, datasets, targets, sources = [], [], [], []
     lock = threading.Lock()
@@ -120,19 +130,18 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
                 data = dsa.from_array(np.asarray(data), chunks=512)
             sources.append(data)
             targets.append(_BandWriter(ds, lock, out.dtype))
-        stored = dsa.store(sources + [a for a, _ in sinks], targets + [t for _, t in sinks],
+        from gies.harmonise import WARP_TILE, _tile_hw
+
+        arrays = sources + [a for a, _ in sinks]
+        bar = ChunkBar(progress, sum(math.prod(a.numblocks) for a in arrays), "chunks")
+        stored = dsa.store(arrays, [_Counted(t, bar) for t in targets + [t for _, t in sinks]],
                            lock=False, compute=False)
-        keys = list((extra or {}).keys())
-        release_freed_memory()  # what building the graph left behind
-        # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
-        with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB), _TrimDuring():
-            for cb in callbacks:
-                cb.register()
-            try:
-                _, *values = dask.compute(stored, *[(extra or {})[k] for k in keys])
-            finally:
-                for cb in callbacks:
-                    cb.unregister()
+        chunks = sources[0].chunks
+        bands = _bands(chunks[-2], len(chunks[-1]), _tile_hw(WARP_TILE)[0], band_chunks)
+        try:
+            _run_in_bands(list(stored), bands)
+        finally:
+            bar.close()
     except OSError as exc:
         raise ExportError(f"cannot write rasters in {outputs[0].path.parent}: {exc}") from exc
     finally:
@@ -141,7 +150,103 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, extra: dict | None
     release_freed_memory()  # the pass's chunks, before the COG copies' own buffers
     with block_cache(GDAL_CACHE_MB):
         _all_to_cog([(tmp, out) for out, tmp in zip(outputs, tmp_paths) if out.cog])
-    return dict(zip(keys, values))
+
+
+def _bands(row_chunks: tuple[int, ...], per_row: int, tile_rows: int,
+           max_chunks: int = None) -> list[range]:
+    """Block-row indices of the pass's bands: consecutive rows of chunks (``per_row`` chunks
+    each), at most ``max_chunks`` chunks (:data:`BAND_CHUNKS`) unless a single warp tile row
+    (``tile_rows`` pixels) holds more, each band ending where a warp tile row ends (a tile
+    row cut between two bands would be warped for both).
+
+    >>> _bands((1024,) * 5 + (300,), 8, 1024, 64)  # 6 rows of 8 chunks fit one band
+    [range(0, 6)]
+    >>> _bands((1024,) * 16, 16, 1024, 64)
+    [range(0, 4), range(4, 8), range(8, 12), range(12, 16)]
+    >>> _bands((512,) * 6, 40, 1024, 64)  # a tile row (2 chunk rows) is never cut
+    [range(0, 2), range(2, 4), range(4, 6)]
+    """
+    from gies.harmonise import _tile_starts
+
+    max_chunks = BAND_CHUNKS if max_chunks is None else max_chunks
+    edges = np.cumsum((0,) + tuple(row_chunks))
+    tile_edges = {a for a, _ in _tile_starts(int(edges[-1]), tile_rows)}
+    bands, start, last_edge = [], 0, 0
+    for i in range(1, len(row_chunks)):
+        if int(edges[i]) not in tile_edges:
+            continue
+        if (i - start) * per_row > max_chunks and last_edge > start:
+            bands.append(range(start, last_edge))
+            start = last_edge
+        last_edge = i
+    if (len(row_chunks) - start) * per_row > max_chunks and start < last_edge:
+        bands.append(range(start, last_edge))
+        start = last_edge
+    bands.append(range(start, len(row_chunks)))
+    return bands
+
+
+def _run_in_bands(stored: list[dsa.Array], bands: list[range]) -> None:
+    """Compute the store tasks of ``stored`` (arrays of ``dask.array.store(...,
+    compute=False)``, all with the same rows of blocks along their second-last axis) band
+    by band on the threaded scheduler.
+
+    Each band's graph is built, optimised and scheduled on its own: a graph of the whole
+    grid has the scheduler's bookkeeping (tasks, dependencies, order) grow with the grid
+    (N=16000: 10,402 tasks, ~35 MB more than at N=8000 before the pass started), a band's
+    is bounded by :data:`BAND_CHUNKS`. Bands are large so that the few seconds where one
+    band's last tasks leave a core idle stay rare. Tasks two bands share (none for layers
+    warped or read block by block, whose bands end on warp tile rows) are computed for each.
+    """
+    n = bands[-1].stop
+    for a in stored:
+        if a.numblocks[-2] != n:
+            raise ValueError(f"write_rasters: an array stored in the pass has "
+                             f"{a.numblocks[-2]} rows of blocks, the outputs {n}")
+    # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
+    with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB), _TrimDuring():
+        for band in bands:
+            rows = (slice(band.start, band.stop),)
+            parts = [a.blocks[(slice(None),) * (a.ndim - 2) + rows] for a in stored]
+            release_freed_memory()  # what the previous band's graph and chunks left behind
+            dask.compute(*parts)
+
+
+class ChunkBar:
+    """A rich progress bar with ETA over ``total`` units (chunks, windows); silent without
+    a progress object with a ``console``, or when it is ``quiet``."""
+
+    def __init__(self, progress, total: int, what: str):
+        self.bar = None
+        console = getattr(progress, "console", None)
+        if console is not None and not getattr(progress, "quiet", True):
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(f"  {what}", BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=console, transient=True)
+            self.task = self.bar.add_task(what, total=total)
+            self.bar.start()
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more done (thread-safe: rich's progress holds a lock)."""
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def close(self) -> None:
+        """Remove the bar (it is transient)."""
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class _Counted:
+    """A store target advancing a :class:`ChunkBar` once it has taken a block."""
+
+    def __init__(self, target, bar: ChunkBar):
+        self.target, self.bar = target, bar
+
+    def __setitem__(self, key, value) -> None:
+        self.target[key] = value
+        self.bar.advance()
 
 
 class _TrimDuring(dask.callbacks.Callback):

@@ -23,7 +23,7 @@ from rasterio.windows import Window
 
 from gies.errors import ExportError
 from gies.grid import Grid
-from gies.io.rasters import RasterOutput, _profile, _to_cog
+from gies.io.rasters import ChunkBar, RasterOutput, _profile, _to_cog
 
 __all__ = ["write_windows", "windows"]
 
@@ -67,7 +67,7 @@ def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[s
     tmp_paths = [o.path.with_suffix(".raw.tif") for o in outputs]
     datasets = []
     lock = threading.Lock()
-    bar = _Bar(progress, len(wins))
+    bar = ChunkBar(progress, len(wins), "cluster windows")
     try:
         for out, tmp in zip(outputs, tmp_paths):
             ds = rasterio.open(tmp, "w", **_profile(grid, out))
@@ -117,26 +117,3 @@ def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[s
         _to_cog(tmp, out)
         Path(tmp).unlink()
     return totals
-
-
-class _Bar:
-    """A rich progress bar over windows (silent without a progress object)."""
-
-    def __init__(self, progress, total: int):
-        self.bar = None
-        console = getattr(progress, "console", None)
-        if console is not None and not getattr(progress, "quiet", True):
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self.bar = Progress("  cluster windows", BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), console=console, transient=True)
-            self.task = self.bar.add_task("windows", total=total)
-            self.bar.start()
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.advance(self.task)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()

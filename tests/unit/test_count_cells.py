@@ -1,13 +1,13 @@
-"""The pass's cell counts (:func:`gies.pipeline.count_cells`): True cells of boolean layers,
+"""The pass's cell counts (:class:`gies.pipeline.CellCounts`): True cells of boolean layers,
 non-NaN cells of float layers, over several chunks, as numpy counts them."""
 
 from __future__ import annotations
 
-import dask
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from gies.pipeline import count_cells
+from gies.pipeline import CellCounts
 
 
 def _lazy(a, chunk):
@@ -21,12 +21,15 @@ def test_counts_true_and_valid_cells_over_chunks():
     g = rng.random((70, 45))
     g[:10] = np.nan
     b = rng.random((70, 45)) < 0.2
-    out = count_cells([_lazy(f, 16), _lazy(b, 16), _lazy(g, 32)])  # chunks aligned inside
-    assert not isinstance(out, np.ndarray)  # lazy: counted in the caller's pass
-    (counts,) = dask.compute(out)
-    assert counts.tolist() == [int(np.isfinite(f).sum()), int(b.sum()), int(np.isfinite(g).sum())]
-    assert counts[2] == 60 * 45
+    counts = CellCounts([_lazy(f, 16), _lazy(b, 16), _lazy(g, 32)])  # chunks aligned inside
+    assert counts.parts.numblocks == (1, 5, 3)  # one vector per chunk of the first layer
+    assert counts.totals.tolist() == [0, 0, 0]  # nothing counted before the pass
+    dsa.store(counts.parts, counts, lock=False)
+    assert counts.totals.tolist() == [int(np.isfinite(f).sum()), int(b.sum()),
+                                      int(np.isfinite(g).sum())]
+    assert counts.totals[2] == 60 * 45
 
 
 def test_no_layers_count_nothing():
-    assert count_cells([]).size == 0
+    counts = CellCounts([])
+    assert counts.parts is None and counts.totals.size == 0
