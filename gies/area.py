@@ -35,7 +35,7 @@ from pyproj import CRS, Proj, Transformer
 
 from gies.grid import Grid
 
-__all__ = ["cell_areas", "band_area", "is_equal_area", "area_method"]
+__all__ = ["cell_areas", "uniform_cell_area", "band_area", "is_equal_area", "area_method"]
 
 
 def band_area(lat_deg: np.ndarray, a: float, f: float) -> np.ndarray:
@@ -76,6 +76,14 @@ def cell_areas(grid: Grid, rows: slice = slice(None), cols: slice = slice(None))
         return np.full((r1 - r0, c1 - c0), nominal)
     ri, ci, scale = _scale_lattice(grid)
     return nominal / _interp2(ri, ci, scale, np.arange(r0, r1), np.arange(c0, c1))
+
+
+def uniform_cell_area(grid: Grid) -> float | None:
+    """The area in m² shared by every cell of an equal-area grid (nominal ``|res_x · res_y|``,
+    exact), ``None`` when cells differ (:func:`area_method`, cached per CRS)."""
+    if _method_of(grid.crs) == "equal_area":
+        return float(abs(grid.transform.a * grid.transform.e))
+    return None
 
 
 def _areal_scale(grid: Grid, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ import shapely
 import xarray as xr
 from shapely.geometry import box
 
-from gies.area import cell_areas
+from gies.area import cell_areas, uniform_cell_area
 from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 from gies.io.gdal import block_cache
@@ -191,6 +191,10 @@ def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
     x0, y0 = t.c + c0 * t.a, t.f + r0 * t.e
     bh, bw = r1 - r0, c1 - c0
     cells_list, cov_list = [], []
+    # one buffer for every polygon's window, each result copied out at its size: views of
+    # window-sized buffers kept every polygon's whole window alive (16 B a cell; ~4 windows
+    # of a whole block per block when zones are as large as the blocks)
+    buf_cells, buf_cover = np.empty(0, np.int64), np.empty(0)
     for g in shapely.orient_polygons(np.asarray(geoms, dtype=object)):
         rings = shapely.get_rings(shapely.get_parts(g))
         xy, idx = shapely.get_coordinates(rings, return_index=True)
@@ -206,11 +210,12 @@ def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
         wc0 = min(max(int(np.floor(px.min())), 0), bw)
         wc1 = min(max(int(np.ceil(px.max())), 0), bw)
         size = max((wr1 - wr0) * (wc1 - wc0), 0)
-        cells, cover = np.empty(size, np.int64), np.empty(size)
+        if size > buf_cells.size:
+            buf_cells, buf_cover = np.empty(size, np.int64), np.empty(size)
         n = _coverjit.coverage_cells(px, py, ends, wr0, wr1, wc0, wc1, bw, _MIN_COVER,
-                                     cells, cover) if size else 0
-        cells_list.append(cells[:n])
-        cov_list.append(cover[:n])
+                                     buf_cells, buf_cover) if size else 0
+        cells_list.append(buf_cells[:n].copy())
+        cov_list.append(buf_cover[:n].copy())
     return cells_list, cov_list
 
 
@@ -300,23 +305,25 @@ class ZoneSums:
         xcls = {k: next(it) for k in self.xnames}
         zones = np.union1d(full, partial)
         acc = _Acc(zones.size, len(self.fnames), self.xnames)
-        area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
-        # one number for a block of equal cells (equal-area grids)
-        uniform = area.size and area.min() == area.max()
+        # one number for a block of equal cells (equal-area grids): no block of areas
+        area = uniform_cell_area(grid)
+        uniform = area is not None
+        if not uniform:
+            area = cell_areas(grid, slice(r0, r1), slice(c0, c1)).ravel()
         for zi in np.searchsorted(zones, full):
-            acc.add(zi, area[0] if uniform else area, cls, sc, lim, fsc, fcls, xcls)
+            acc.add(zi, area, cls, sc, lim, fsc, fcls, xcls)
         if keep:
             cells_list, cov_list = _block_coverage(grid, r0, r1, c0, c1,
                                                    [clipped[k] for k in keep])
-            parts = [(zi, np.asarray(cells, dtype=np.int64), np.asarray(cov, dtype=np.float64))
-                     for zi, cells, cov in zip(np.searchsorted(zones, partial), cells_list,
-                                               cov_list) if len(cells)]
-            if parts:
-                zs = np.array([p[0] for p in parts], dtype=np.int64)
-                lens = np.array([p[1].size for p in parts], dtype=np.int64)
-                cells = np.concatenate([p[1] for p in parts])
-                w = np.concatenate([p[2] for p in parts]) * area[cells]
-                acc.add_cells(zs, lens, cells, w, cls, sc, lim, fsc, fcls, xcls)
+            zs = np.searchsorted(zones, partial)
+            lens = np.array([c.size for c in cells_list], dtype=np.int64)
+            if lens.any():
+                cells = np.concatenate(cells_list)
+                w = np.concatenate(cov_list)
+                del cells_list, cov_list  # only the concatenated copies from here on
+                w *= area if uniform else area[cells]
+                acc.add_cells(zs[lens > 0], lens[lens > 0], cells, w, cls, sc, lim, fsc, fcls,
+                              xcls)
         return zones, acc
 
     def __setitem__(self, key, value) -> None:

@@ -35,11 +35,12 @@ from gies.resources import release_freed_memory
 #: benchmark's N=8000 peak: 0.72 GB without, 0.78 GB with 2 MB, 1.2 GB with 128 MB).
 GDAL_CACHE_MB = 0
 
-#: Chunks in one band of the pass (:func:`_run_in_bands`): the scheduler holds one band's
-#: tasks (~40 per chunk in the benchmark pipeline, ~4 kB each with its bookkeeping), and
-#: each band ends with a moment where its last tasks leave a core idle (~0.15 s at 2 cores
-#: in the benchmark): 64 chunks of 1024² keep both small (N=16000: 4 bands).
-BAND_CHUNKS = 64
+#: Chunks in one window of the pass (:func:`_run_in_windows`): the scheduler holds one
+#: window's tasks (~40 per chunk in the benchmark pipeline, ~4 kB each with its
+#: bookkeeping), and each window ends with a moment where its last tasks leave a core idle
+#: (~0.15 s at 2 cores in the benchmark): 64 chunks of 1024² (8×8) keep both small
+#: (N=8000: one window; N=16000: four).
+WINDOW_CHUNKS = 64
 
 __all__ = ["RasterOutput", "write_rasters", "ChunkBar", "open_output", "write_categories", "read_categories"]
 
@@ -99,14 +100,14 @@ def _predictor(out: RasterOutput) -> str:
 
 
 def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress=None,
-                  band_chunks: int | None = None) -> None:
+                  window_chunks: int | None = None) -> None:
     """Write every output in one pass, and store each dask array of ``sinks``
     (``(array, target)`` pairs, e.g. the block sums of :class:`gies.zonal.ZoneSums`, one
     element per block of the outputs) into its target in the same pass.
 
-    The pass runs band by band (:func:`_run_in_bands`: rows of at most ``band_chunks``
-    chunks, default :data:`BAND_CHUNKS`), so that the scheduler only ever holds the tasks
-    of one band: its memory does not grow with the size of the grid.
+    The pass runs window by window (:func:`_run_in_windows`: whole warp tiles, at most
+    ``window_chunks`` chunks, default :data:`WINDOW_CHUNKS`), so that the scheduler only ever
+    holds the tasks of one window: its memory does not grow with the size of the grid.
     ``progress``: an object with a rich ``console`` (and ``quiet``) for a bar of chunks done.
     """
     tmp_paths, datasets, targets, sources = [], [], [], []
@@ -136,10 +137,9 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress
         bar = ChunkBar(progress, sum(math.prod(a.numblocks) for a in arrays), "chunks")
         stored = dsa.store(arrays, [_Counted(t, bar) for t in targets + [t for _, t in sinks]],
                            lock=False, compute=False)
-        chunks = sources[0].chunks
-        bands = _bands(chunks[-2], len(chunks[-1]), _tile_hw(WARP_TILE)[0], band_chunks)
+        windows = _windows(sources[0].chunks[-2:], _tile_hw(WARP_TILE), window_chunks)
         try:
-            _run_in_bands(list(stored), bands)
+            _run_in_windows(list(stored), windows)
         finally:
             bar.close()
     except OSError as exc:
@@ -152,63 +152,77 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress
         _all_to_cog([(tmp, out) for out, tmp in zip(outputs, tmp_paths) if out.cog])
 
 
-def _bands(row_chunks: tuple[int, ...], per_row: int, tile_rows: int,
-           max_chunks: int = None) -> list[range]:
-    """Block-row indices of the pass's bands: consecutive rows of chunks (``per_row`` chunks
-    each), at most ``max_chunks`` chunks (:data:`BAND_CHUNKS`) unless a single warp tile row
-    (``tile_rows`` pixels) holds more, each band ending where a warp tile row ends (a tile
-    row cut between two bands would be warped for both).
+def _groups(chunks: tuple[int, ...], tile: int, most: int) -> list[range]:
+    """Consecutive block indices along one axis (blocks of sizes ``chunks``), each group
+    ending where a warp tile ends (``tile`` pixels; a tile cut between two groups would be
+    warped for both) and holding at most ``most`` blocks unless one tile spans more.
 
-    >>> _bands((1024,) * 5 + (300,), 8, 1024, 64)  # 6 rows of 8 chunks fit one band
+    >>> _groups((1024,) * 16, 4096, 8)   # 4 chunks a tile: 2 tiles a group
+    [range(0, 8), range(8, 16)]
+    >>> _groups((1024,) * 5 + (300,), 1024, 8)
     [range(0, 6)]
-    >>> _bands((1024,) * 16, 16, 1024, 64)
-    [range(0, 4), range(4, 8), range(8, 12), range(12, 16)]
-    >>> _bands((512,) * 6, 40, 1024, 64)  # a tile row (2 chunk rows) is never cut
+    >>> _groups((512,) * 6, 1024, 1)     # a tile (2 chunks) is never cut
     [range(0, 2), range(2, 4), range(4, 6)]
     """
     from gies.harmonise import _tile_starts
 
-    max_chunks = BAND_CHUNKS if max_chunks is None else max_chunks
-    edges = np.cumsum((0,) + tuple(row_chunks))
-    tile_edges = {a for a, _ in _tile_starts(int(edges[-1]), tile_rows)}
-    bands, start, last_edge = [], 0, 0
-    for i in range(1, len(row_chunks)):
+    edges = np.cumsum((0,) + tuple(chunks))
+    tile_edges = {a for a, _ in _tile_starts(int(edges[-1]), tile)} | {int(edges[-1])}
+    groups, start, last = [], 0, 0
+    for i in range(1, len(chunks) + 1):
         if int(edges[i]) not in tile_edges:
             continue
-        if (i - start) * per_row > max_chunks and last_edge > start:
-            bands.append(range(start, last_edge))
-            start = last_edge
-        last_edge = i
-    if (len(row_chunks) - start) * per_row > max_chunks and start < last_edge:
-        bands.append(range(start, last_edge))
-        start = last_edge
-    bands.append(range(start, len(row_chunks)))
-    return bands
+        if i - start > most and last > start:
+            groups.append(range(start, last))
+            start = last
+        last = i
+    groups.append(range(start, len(chunks)))
+    return groups
 
 
-def _run_in_bands(stored: list[dsa.Array], bands: list[range]) -> None:
-    """Compute the store tasks of ``stored`` (arrays of ``dask.array.store(...,
-    compute=False)``, all with the same rows of blocks along their second-last axis) band
-    by band on the threaded scheduler.
+def _windows(chunks: tuple[tuple[int, ...], tuple[int, ...]], tile: tuple[int, int],
+             max_chunks: int | None = None) -> list[tuple[range, range]]:
+    """The pass's windows (row and column block indices, row-major): whole warp tiles,
+    at most ``max_chunks`` blocks (:data:`WINDOW_CHUNKS`), as square as the tiles allow, so
+    that a window of a large grid has the shape and the tasks of a small grid's whole pass.
 
-    Each band's graph is built, optimised and scheduled on its own: a graph of the whole
-    grid has the scheduler's bookkeeping (tasks, dependencies, order) grow with the grid
-    (N=16000: 10,402 tasks, ~35 MB more than at N=8000 before the pass started), a band's
-    is bounded by :data:`BAND_CHUNKS`. Bands are large so that the few seconds where one
-    band's last tasks leave a core idle stay rare. Tasks two bands share (none for layers
-    warped or read block by block, whose bands end on warp tile rows) are computed for each.
+    >>> _windows(((1024,) * 8, (1024,) * 8), (1024, 4096), 64)   # N=8000: one window
+    [(range(0, 8), range(0, 8))]
+    >>> len(_windows(((1024,) * 16, (1024,) * 16), (1024, 4096), 64))   # N=16000: 4 of 8×8
+    4
     """
-    n = bands[-1].stop
+    most = WINDOW_CHUNKS if max_chunks is None else max_chunks
+    side = max(1, math.isqrt(most))
+    cols = _groups(chunks[1], tile[1], side)
+    width = max(len(c) for c in cols)
+    rows = _groups(chunks[0], tile[0], max(1, most // width))
+    return [(r, c) for r in rows for c in cols]
+
+
+def _run_in_windows(stored: list[dsa.Array], windows: list[tuple[range, range]]) -> None:
+    """Compute the store tasks of ``stored`` (arrays of ``dask.array.store(...,
+    compute=False)``, all with the same grid of blocks along their last two axes) window by
+    window on the threaded scheduler.
+
+    Each window's graph is built, optimised and scheduled on its own: a graph of the whole
+    grid has the scheduler's bookkeeping (tasks, dependencies, order) grow with the grid
+    (N=16000: 10,402 tasks, ~35 MB more than at N=8000 before the pass started) and, with
+    rows of chunks twice as long, more warp tiles in flight at once; a window is bounded by
+    :data:`WINDOW_CHUNKS`. Windows are large so that the moments where a window's last tasks
+    leave a core idle stay rare. Tasks two windows share (none for layers warped or read
+    block by block: windows hold whole warp tiles) are computed for each.
+    """
+    n = (windows[-1][0].stop, max(c.stop for _, c in windows))
     for a in stored:
-        if a.numblocks[-2] != n:
+        if tuple(a.numblocks[-2:]) != n:
             raise ValueError(f"write_rasters: an array stored in the pass has "
-                             f"{a.numblocks[-2]} rows of blocks, the outputs {n}")
+                             f"{a.numblocks[-2:]} blocks, the outputs {n}")
     # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
     with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB), _TrimDuring():
-        for band in bands:
-            rows = (slice(band.start, band.stop),)
-            parts = [a.blocks[(slice(None),) * (a.ndim - 2) + rows] for a in stored]
-            release_freed_memory()  # what the previous band's graph and chunks left behind
+        for rows, cols in windows:
+            win = (slice(rows.start, rows.stop), slice(cols.start, cols.stop))
+            parts = [a.blocks[(slice(None),) * (a.ndim - 2) + win] for a in stored]
+            release_freed_memory()  # what the previous window's graph and chunks left behind
             dask.compute(*parts)
 
 

@@ -1,6 +1,6 @@
-"""The pass runs band by band (:func:`gies.io.rasters._run_in_bands`): every chunk of every
-output and sink is computed exactly once, whatever the band size, and the files equal those
-of a single band."""
+"""The pass runs window by window (:func:`gies.io.rasters._run_in_windows`): every chunk of
+every output and sink is computed exactly once, whatever the window size, and the files
+equal those of a single window."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import xarray as xr
 from rich.console import Console
 
 from gies.grid import Grid
-from gies.io.rasters import RasterOutput, _bands, write_rasters
+from gies.io.rasters import RasterOutput, _groups, _windows, write_rasters
 
 
 class _Sum:
@@ -50,11 +50,11 @@ def _case(tmp_path, name):
     return grid, v, out, parts, calls
 
 
-@pytest.mark.parametrize("band_chunks", [1, 6, 10_000])
-def test_every_chunk_once_and_same_file_whatever_the_bands(tmp_path, band_chunks):
-    grid, v, out, parts, calls = _case(tmp_path, f"b{band_chunks}")
+@pytest.mark.parametrize("window_chunks", [1, 6, 10_000])
+def test_every_chunk_once_and_same_file_whatever_the_windows(tmp_path, window_chunks):
+    grid, v, out, parts, calls = _case(tmp_path, f"b{window_chunks}")
     total = _Sum()
-    write_rasters(grid, [out], sinks=[(parts, total)], band_chunks=band_chunks)
+    write_rasters(grid, [out], sinks=[(parts, total)], window_chunks=window_chunks)
     # 8 x 6 chunks of 128: each computed once, though output and sink both need it
     assert sorted(calls) == [(i, j) for i in range(8) for j in range(6)]
     assert set(calls.values()) == {1}
@@ -64,20 +64,38 @@ def test_every_chunk_once_and_same_file_whatever_the_bands(tmp_path, band_chunks
         np.testing.assert_array_equal(ds.read(1), v * 2)
 
 
-def test_bands_end_on_warp_tile_rows_and_hold_at_most_the_budget():
+def test_groups_end_on_warp_tiles_and_hold_at_most_the_budget():
     rows = (128,) * 7 + (4,)
-    # tile rows of 256 px = 2 chunk rows: a band never ends between them
-    assert _bands(rows, 6, 256, 12) == [range(0, 2), range(2, 4), range(4, 6), range(6, 8)]
-    assert _bands(rows, 6, 256, 24) == [range(0, 4), range(4, 8)]
-    # a tile row wider than the budget is still one band, never cut
-    assert _bands(rows, 100, 256, 12) == [range(0, 2), range(2, 4), range(4, 6), range(6, 8)]
-    for bands in (_bands(rows, 6, 256, b) for b in (1, 12, 30, 10**6)):
-        assert [i for b in bands for i in b] == list(range(8))  # every row, once, in order
+    # tiles of 256 px = 2 chunks: a group never ends inside one
+    assert _groups(rows, 256, 2) == [range(0, 2), range(2, 4), range(4, 6), range(6, 8)]
+    assert _groups(rows, 256, 5) == [range(0, 4), range(4, 8)]
+    assert _groups(rows, 256, 1) == _groups(rows, 256, 2)  # a tile wider than the budget
+    for most in (1, 3, 4, 8, 100):
+        groups = _groups(rows, 256, most)
+        assert [i for g in groups for i in g] == list(range(8))  # every block once, in order
+        assert all(len(g) <= max(most, 2) for g in groups)
+
+
+def test_windows_cover_the_grid_once_within_the_budget():
+    chunks = ((128,) * 7 + (4,), (128,) * 11)  # 8 x 11 blocks; tiles of 128 x 512 px
+    for most in (1, 8, 16, 64, 10**6):
+        wins = _windows(chunks, (128, 512), most)
+        cells = [(i, j) for r, c in wins for i in r for j in c]
+        assert sorted(cells) == [(i, j) for i in range(8) for j in range(11)]
+        assert len(cells) == len(set(cells))
+        # within the budget unless one tile alone exceeds it: 1 x 4 blocks, 2 x 4 for the
+        # last row of tiles, which absorbs the 4-px remainder
+        assert all(len(r) * len(c) <= max(most, 4 if r.stop < 7 else 8) for r, c in wins)
+    assert _windows(chunks, (128, 512), 10**6) == [(range(0, 8), range(0, 11))]
+    # a grid 4x as large as an 8x8-chunk one: four windows of 8x8 with the same tiles
+    assert _windows(((1024,) * 16, (1024,) * 16), (1024, 4096), 64) == [
+        (range(0, 8), range(0, 8)), (range(0, 8), range(8, 16)),
+        (range(8, 16), range(0, 8)), (range(8, 16), range(8, 16))]
 
 
 def test_a_sink_with_other_blocks_is_refused(tmp_path):
     grid, v, out, parts, calls = _case(tmp_path, "odd")
-    with pytest.raises(ValueError, match="rows of blocks"):
+    with pytest.raises(ValueError, match="blocks"):
         write_rasters(grid, [out], sinks=[(parts.rechunk((2, 1)), _Sum())])
 
 
@@ -98,5 +116,5 @@ def test_progress_bar_counts_every_stored_chunk(tmp_path, monkeypatch):
         quiet = False
         console = Console(file=io.StringIO(), force_terminal=True)
 
-    write_rasters(grid, [out], sinks=[(parts, _Sum())], progress=Progress(), band_chunks=6)
+    write_rasters(grid, [out], sinks=[(parts, _Sum())], progress=Progress(), window_chunks=6)
     assert seen == {"done": 96, "total": 96}  # 48 chunks of the file + 48 sink blocks
