@@ -125,7 +125,7 @@ class CellCounts:
     one compiled loop per layer and chunk (:func:`gies._scorejit.count_true`,
     :func:`~gies._scorejit.count_valid`) instead of a mask and a sum; stored into this object
     (a :func:`dask.array.store` target, like :class:`gies.zonal.ZoneSums`) its vectors add
-    up in :attr:`totals`. No reduction spans the grid, so the pass can run band by band.
+    up in :attr:`totals`. No reduction spans the grid, so the pass can run window by window.
     """
 
     def __init__(self, layers: list[xr.DataArray]):
@@ -233,7 +233,8 @@ def run(pipeline, *, progress=None, output_root: Path | None = None, force: bool
 
     ``pipeline`` is a path or a :class:`LoadedPipeline`. ``progress`` is an object with
     ``stage(name)`` and an optional rich ``console`` for the bar of chunks done (see
-    :mod:`gies.cli`). The result is published as ``<outputs.dir>/<name>`` (or ``output_root/<name>``) only on success.
+    :mod:`gies.cli`). The result is published as ``<outputs.dir>/<name>`` (or
+    ``output_root/<name>``) only on success.
     With ``processing.layer_cache: true``, harmonised layers are kept in
     ``<outputs.dir>/.cache`` and reused by later runs unless ``force``.
 
