@@ -267,7 +267,8 @@ class ZoneSums:
         datas = []
         for da, dt in typed:
             d = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data))
-            datas.append(d.rechunk((block, block)).astype(dt))
+            # by tasks: choosing a method, dask imports distributed to look for a client
+            datas.append(d.rechunk((block, block), method="tasks").astype(dt))
         ny, nx = (len(c) for c in datas[0].chunks)
         self.parts = dsa.map_blocks(self._part, *datas, dtype=object,
                                     chunks=((1,) * ny, (1,) * nx), meta=np.empty((0, 0), object))
@@ -337,9 +338,10 @@ class ZoneSums:
         when :attr:`parts` is not stored together with other outputs."""
         import dask
         import dask.array as dsa
+        import dask.threaded
 
         # every block is read once: GDAL's block cache (5 % of RAM by default) only adds memory
-        with block_cache(GDAL_CACHE_MB), dask.config.set(scheduler="threads"):
+        with block_cache(GDAL_CACHE_MB), dask.config.set(scheduler=dask.threaded.get):
             dsa.store(self.parts, self, lock=False)
 
     def result(self, zones: gpd.GeoDataFrame, *, id_field: str, name_field: str | None,

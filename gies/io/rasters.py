@@ -19,6 +19,7 @@ from pathlib import Path
 import dask
 import dask.array as dsa
 import dask.callbacks
+import dask.threaded
 import numpy as np
 import rasterio
 import rasterio.shutil
@@ -218,7 +219,7 @@ def _run_in_windows(stored: list[dsa.Array], windows: list[tuple[range, range]])
             raise ValueError(f"write_rasters: an array stored in the pass has "
                              f"{a.numblocks[-2:]} blocks, the outputs {n}")
     # GDAL's block cache (5 % of RAM by default) would hold written blocks of every file
-    with dask.config.set(scheduler="threads"), block_cache(GDAL_CACHE_MB), _TrimDuring():
+    with dask.config.set(scheduler=dask.threaded.get), block_cache(GDAL_CACHE_MB), _TrimDuring():
         for rows, cols in windows:
             win = (slice(rows.start, rows.stop), slice(cols.start, cols.stop))
             parts = [a.blocks[(slice(None),) * (a.ndim - 2) + win] for a in stored]
