@@ -129,7 +129,9 @@ class CellCounts:
     up in :attr:`totals`. No reduction spans the grid, so the pass can run window by window.
     """
 
-    def __init__(self, layers: list[xr.DataArray]):
+    def __init__(self, layers: list[xr.DataArray], chunks=None):
+        """``chunks``: the blocks to count by (those of the outputs written in the same
+        pass, which must have as many); default: the first layer's."""
         self.totals = np.zeros(len(layers), dtype=np.int64)
         self._lock = threading.Lock()
         self.parts = None
@@ -137,11 +139,12 @@ class CellCounts:
             return
         datas = [da.data if isinstance(da.data, dsa.Array)
                  else dsa.from_array(np.asarray(da.data)) for da in layers]
-        ref = datas[0]
-        datas = [d.rechunk(ref.chunks) for d in datas]
+        chunks = (dsa.core.normalize_chunks(chunks, datas[0].shape) if chunks is not None
+                  else datas[0].chunks)
+        datas = [d.rechunk(chunks) for d in datas]
         self.parts = dsa.map_blocks(_count_block, *datas, dtype=np.int64, new_axis=0,
                                     chunks=((len(datas),),) + tuple((1,) * len(c)
-                                                                    for c in ref.chunks),
+                                                                    for c in chunks),
                                     meta=np.empty((0, 0, 0), dtype=np.int64))
 
     def __setitem__(self, key, value) -> None:
@@ -472,7 +475,9 @@ def _write(pl: Plan, model: Model, stage: Path, factor_codes, progress, warn,
                                            for k, v in counted.items()})
         else:
             names = list(counted)
-            counts = CellCounts([counted[k] for k in names])
+            first = outputs[0].data.data
+            counts = CellCounts([counted[k] for k in names],
+                                chunks=first.chunks if isinstance(first, dsa.Array) else None)
             if counts.parts is not None:
                 sinks = [*sinks, (counts.parts, counts)]
             write_rasters(pl.grid, outputs, sinks=sinks, progress=progress)

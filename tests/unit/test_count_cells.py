@@ -30,6 +30,15 @@ def test_counts_true_and_valid_cells_over_chunks():
     assert counts.totals[2] == 60 * 45
 
 
+def test_counts_by_the_blocks_asked_for():
+    rng = np.random.default_rng(5)
+    b = rng.random((70, 45)) < 0.4
+    counts = CellCounts([_lazy(b, 16), xr.DataArray(b, dims=("y", "x"))], chunks=(35, 45))
+    assert counts.parts.numblocks == (1, 2, 1)  # a numpy layer too, by the outputs' blocks
+    dsa.store(counts.parts, counts, lock=False)
+    assert counts.totals.tolist() == [int(b.sum())] * 2
+
+
 def test_no_layers_count_nothing():
     counts = CellCounts([])
     assert counts.parts is None and counts.totals.size == 0
