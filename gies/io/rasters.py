@@ -2,10 +2,12 @@
 
 All outputs of a run are written by a single :func:`dask.array.store` call, so the graph
 they share (reading, harmonising, scoring) is computed once, chunk by chunk, and no output
-ever needs the whole grid in memory. Each file is then copied into a COG by GDAL's COG
-driver (ZSTD or DEFLATE with a predictor, internal overviews), which streams; the copies run side
-by side, each with GDAL's compression threads. Outputs with ``cog=False`` are written
-compressed in the pass itself.
+ever needs the whole grid in memory. The pass is executed window by window (whole warp
+tiles, at most :data:`WINDOW_CHUNKS` chunks), so the scheduler never holds the graph of the
+whole grid. Each file is then copied into a COG by GDAL's COG driver (ZSTD or DEFLATE with
+a predictor, internal overviews), which streams; the copies run side by side, each with
+GDAL's compression threads. Outputs with ``cog=False`` are written compressed in the pass
+itself.
 """
 
 from __future__ import annotations
