@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dask
+import dask.array
 import numpy as np
 import rasterio
 import xarray as xr
@@ -28,25 +29,19 @@ from gies.io.rasters import ChunkBar, RasterOutput, _profile, _to_cog
 __all__ = ["write_windows", "windows"]
 
 
-def _starts(n: int, chunk: int, tile: int) -> list[tuple[int, int]]:
-    """Window edges along an axis: the warp tiles' edges (:func:`gies.harmonise._tile_starts`)
-    that are also chunk edges."""
-    from gies.harmonise import _tile_starts
-
-    starts = [a for a, _ in _tile_starts(n, tile) if a % chunk == 0]
-    return list(zip(starts, starts[1:] + [n]))
-
-
 def windows(grid: Grid, size: int, tile=None) -> list[tuple[slice, slice]]:
     """Row-major windows covering the grid, made of whole ``size`` chunks and whole warp
     tiles (``tile``: rows, cols; default :data:`gies.harmonise.WARP_TILE`), so that no warp
-    tile is computed for two windows."""
+    tile is computed for two windows: the local pass's windows
+    (:func:`gies.io.rasters._windows`) at their smallest, one tile each."""
     from gies.harmonise import WARP_TILE, _tile_hw
+    from gies.io.rasters import _windows
 
-    th, tw = _tile_hw(WARP_TILE if tile is None else tile)
-    rows, cols = grid.shape
-    return [(slice(r0, r1), slice(c0, c1))
-            for r0, r1 in _starts(rows, size, th) for c0, c1 in _starts(cols, size, tw)]
+    chunks = dask.array.core.normalize_chunks(size, grid.shape)
+    rows, cols = (np.cumsum((0,) + c) for c in chunks)
+    return [(slice(int(rows[r.start]), int(rows[r.stop])),
+             slice(int(cols[c.start]), int(cols[c.stop])))
+            for r, c in _windows(chunks, _tile_hw(WARP_TILE if tile is None else tile), 1)]
 
 
 def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[str, xr.DataArray],
