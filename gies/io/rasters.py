@@ -98,6 +98,21 @@ def _profile(grid: Grid, out: RasterOutput) -> dict:
     return prof
 
 
+def _open_raw(grid: Grid, out: RasterOutput, path: Path):
+    """``path`` opened for writing ``out`` (tiled, its band's description, units, tags and
+    colours), for the pass locally and on a cluster alike."""
+    ds = rasterio.open(path, "w", **_profile(grid, out))
+    ds.set_band_description(1, out.description)
+    ds.set_band_unit(1, out.units)
+    # scale/offset are explicit (values are stored as they are meant, no packing) so that
+    # clients reading them (QGIS, GDAL, xarray's CF decoding) need not guess
+    ds.scales, ds.offsets = (1.0,), (0.0,)
+    ds.update_tags(1, units=out.units, scale_factor="1", add_offset="0", **out.tags)
+    if out.colormap:
+        ds.write_colormap(1, out.colormap)
+    return ds
+
+
 def _predictor(out: RasterOutput) -> str:
     return "3" if np.dtype(out.dtype).kind == "f" else "2"
 
@@ -118,15 +133,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress
     try:
         for out in outputs:
             tmp = out.path.with_suffix(".raw.tif") if out.cog else out.path
-            ds = rasterio.open(tmp, "w", **_profile(grid, out))
-            ds.set_band_description(1, out.description)
-            ds.set_band_unit(1, out.units)
-            # scale/offset are explicit (values are stored as they are meant, no packing) so
-            # that clients reading them (QGIS, GDAL, xarray's CF decoding) need not guess
-            ds.scales, ds.offsets = (1.0,), (0.0,)
-            ds.update_tags(1, units=out.units, scale_factor="1", add_offset="0", **out.tags)
-            if out.colormap:
-                ds.write_colormap(1, out.colormap)
+            ds = _open_raw(grid, out, tmp)
             tmp_paths.append(tmp)
             datasets.append(ds)
             data = out.data.data

@@ -18,13 +18,12 @@ from pathlib import Path
 import dask
 import dask.array
 import numpy as np
-import rasterio
 import xarray as xr
 from rasterio.windows import Window
 
 from gies.errors import ExportError
 from gies.grid import Grid
-from gies.io.rasters import ChunkBar, RasterOutput, _profile, _to_cog
+from gies.io.rasters import ChunkBar, RasterOutput, _open_raw, _to_cog
 
 __all__ = ["write_windows", "windows"]
 
@@ -65,13 +64,7 @@ def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[s
     bar = ChunkBar(progress, len(wins), "cluster windows")
     try:
         for out, tmp in zip(outputs, tmp_paths):
-            ds = rasterio.open(tmp, "w", **_profile(grid, out))
-            ds.set_band_description(1, out.description)
-            ds.set_band_unit(1, out.units)
-            ds.update_tags(1, units=out.units, **out.tags)
-            if out.colormap:
-                ds.write_colormap(1, out.colormap)
-            datasets.append(ds)
+            datasets.append(_open_raw(grid, out, tmp))
 
         def submit(win):
             rs, cs = win
