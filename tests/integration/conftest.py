@@ -40,5 +40,22 @@ def run_pipeline(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def bungo(run_pipeline):
-    return run_pipeline("bungo-cocoa.yaml")
+def shipped(tmp_path_factory):
+    """``shipped(name)``: the result of the shipped pipeline ``pipelines/<name>.yaml`` (run
+    once per test session, outputs in a temporary folder)."""
+    results = {}
+
+    def _get(name: str):
+        if name not in results:
+            tmp = tmp_path_factory.mktemp(f"shipped-{name}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                results[name] = gies.run(REPO / "pipelines" / f"{name}.yaml", output_root=tmp)
+        return results[name]
+
+    return _get
+
+
+@pytest.fixture(scope="session")
+def bungo(shipped):
+    return shipped("bungo-cocoa")
