@@ -8,7 +8,7 @@ gies's layer cache, which would skip the warp; the cache is still written, as on
 
 Wall time per pass comes from gies itself (manifest.json ``timings_s``). CPU seconds and peak
 RSS per pass come from :class:`gies.profiling.Meter`, attached to the pipeline's pass timer
-(``gies.pipeline._Timer``) without changing gies: if that private hook moves, the run still
+(``gies.runner._Timer``, ``gies.pipeline._Timer`` before) without changing gies: if that private hook moves, the run still
 works and only the per-pass CPU/RSS columns stay empty.
 """
 import argparse
@@ -28,9 +28,15 @@ def main():
                     help="let gies reuse harmonised layers from its cache (default: cold run)")
     a = ap.parse_args()
     t0 = time.perf_counter()
+    import importlib
+    import importlib.util
+
     import gies
-    from gies import pipeline as gp
-    from gies.profiling import Meter
+    from profiling import Meter
+
+    # the runner's pass timer (gies.pipeline in releases before the package layout)
+    gp = importlib.import_module("gies.runner" if importlib.util.find_spec("gies.runner")
+                                 else "gies.pipeline")
 
     meter = Meter()
     hooked = False

@@ -5,7 +5,7 @@
 
 Peer a's ``zonal`` stage reads the admin-2 zones and runs exactextract on its own
 ``work_a/score.tif`` (mean) and ``work_a/class.tif`` (count, unique, frac). Here the same
-zones and the same two files go through :func:`gies.zonal.zone_statistics` (exact coverage,
+zones and the same two files go through :func:`gies.stages.zonal.zone_statistics` (exact coverage,
 block by block; with every statistic gies writes: weighted mean, std, min/max, percentiles,
 hectares per class code), in a fresh process; wall and CPU of the stage are printed with the
 largest difference to peer a's numbers (``work_a/zonal.json``): relative difference of the
@@ -40,7 +40,7 @@ def main():
 
     from gies.grid import Grid
     from gies.io.rasters import open_output
-    from gies.zonal import zone_statistics
+    from gies.stages.zonal import zone_statistics
 
     zones = load_zones(sc, a.scenario)
     with rasterio.open(os.path.join(work, "score.tif")) as ds:

@@ -25,10 +25,10 @@ from gies.grid import Grid
 
 __version__ = "0.1.0"
 
-#: Names served lazily (PEP 562): ``gies.pipeline`` pulls in dask, xarray, pandas,
+#: Names served lazily (PEP 562): ``gies.runner`` pulls in dask, xarray, pandas,
 #: geopandas, rasterio and numba, which ``import gies`` / ``gies --version`` and
 #: validating a pipeline do not need.
-_LAZY = {"run": "gies.pipeline", "RunResult": "gies.pipeline"}
+_LAZY = {"run": "gies.runner", "RunResult": "gies.runner"}
 
 
 def __getattr__(name: str):

@@ -75,7 +75,7 @@ def _summary_table(result) -> str:
 
 
 def cmd_run(args) -> int:
-    from gies.pipeline import run
+    from gies.runner import run
 
     progress = _Progress(args.quiet)
     result = run(args.pipeline, progress=progress, force=getattr(args, "force", False),
@@ -98,7 +98,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_cache(args) -> int:
-    from gies.cache import LayerCache
+    from gies.io.cache import LayerCache
     from gies.config import load_pipeline
 
     p = load_pipeline(args.pipeline)
@@ -118,7 +118,7 @@ def cmd_demo(args) -> int:
 
 def cmd_validate(args) -> int:
     from gies.config import load_pipeline
-    from gies.pipeline import check_data, plan
+    from gies.stages.plan import check_data, plan
 
     p = load_pipeline(args.pipeline)
     pl = plan(p)
@@ -168,21 +168,17 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_products(args) -> int:
-    from gies.profile import load_profile
+    from gies.config.products import find_profile, list_profiles, load_profile
 
-    folder = REPO / "config" / "products"
     if args.action == "list":
-        for f in sorted(folder.glob("*.yaml")):
+        for _, f in list_profiles():
             p = load_profile(f)
             print(f"{p.product:<16}{p.species:<32}limit sets: {', '.join(p.limit_sets)}")
         return 0
     if not args.name:
         raise GiesError("products show: give a product name, e.g. 'gies products show cocoa'")
-    path = folder / f"{args.name}.yaml"
-    if not path.exists():
-        raise GiesError(f"products: no profile {args.name!r} in {folder}")
-    p = load_profile(path)
-    print(f"{p.name} ({p.species}), {p.life_form}")
+    p = load_profile(find_profile(args.name, base=Path.cwd()))
+    print(f"{p.name} ({p.species}), {p.life_form}; {p.path}")
     for name, ls in p.limit_sets.items():
         print(f"\nlimit set {name!r} ({ls.method}); source: {p.sources[ls.source].strip()}")
         for f, lim in ls.limits.items():
@@ -249,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gies: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (gies products list | head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

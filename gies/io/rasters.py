@@ -141,7 +141,7 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress
                 data = dsa.from_array(np.asarray(data), chunks=512)
             sources.append(data)
             targets.append(_BandWriter(ds, lock, out.dtype))
-        from gies.harmonise import WARP_TILE, _tile_hw
+        from gies.stages.harmonise import WARP_TILE, _tile_hw
 
         arrays = sources + [a for a, _ in sinks]
         bar = ChunkBar(progress, sum(math.prod(a.numblocks) for a in arrays), "chunks")
@@ -174,7 +174,7 @@ def _groups(chunks: tuple[int, ...], tile: int, most: int) -> list[range]:
     >>> _groups((512,) * 6, 1024, 1)     # a tile (2 chunks) is never cut
     [range(0, 2), range(2, 4), range(4, 6)]
     """
-    from gies.harmonise import _tile_starts
+    from gies.stages.harmonise import _tile_starts
 
     edges = np.cumsum((0,) + tuple(chunks))
     tile_edges = {a for a, _ in _tile_starts(int(edges[-1]), tile)} | {int(edges[-1])}

@@ -33,7 +33,7 @@ def windows(grid: Grid, size: int, tile=None) -> list[tuple[slice, slice]]:
     tiles (``tile``: rows, cols; default :data:`gies.harmonise.WARP_TILE`), so that no warp
     tile is computed for two windows: the local pass's windows
     (:func:`gies.io.rasters._windows`) at their smallest, one tile each."""
-    from gies.harmonise import WARP_TILE, _tile_hw
+    from gies.stages.harmonise import WARP_TILE, _tile_hw
     from gies.io.rasters import _windows
 
     chunks = dask.array.core.normalize_chunks(size, grid.shape)

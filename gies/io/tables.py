@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from gies.errors import ExportError
-from gies.io.qgis import write_gpkg
+from gies.publish.qgis import write_gpkg
 
 __all__ = ["write_tables", "FLOAT_FORMAT"]
 

@@ -162,7 +162,7 @@ def invalid_geoms(tmp):
 
 
 def profile_with(tmp: Path, old: str, new: str) -> Path:
-    text = (REPO / "config/products/sorghum.yaml").read_text(encoding="utf-8")
+    text = (REPO / "gies/data/products/sorghum.yaml").read_text(encoding="utf-8")
     assert old in text, old
     p = tmp / "sorghum.yaml"
     p.write_text(text.replace(old, new), encoding="utf-8")
@@ -172,7 +172,9 @@ def profile_with(tmp: Path, old: str, new: str) -> Path:
 def with_profile(old: str, new: str) -> Callable[[Path], str]:
     def build(tmp: Path) -> str:
         p = profile_with(tmp, old, new)
-        return base(tmp).replace(f"{REPO}/config/products/sorghum.yaml", str(p))
+        text = base(tmp)
+        assert "profile: sorghum" in text
+        return text.replace("profile: sorghum", f"profile: {p}")
     return build
 
 
@@ -237,7 +239,7 @@ CASES: list[Case] = [
     Case("unknown-limit-set", "error", "a limit set the profile does not have",
          sub("limit_set: ecocrop", "limit_set: ecocorp"), ("product.limit_set", "did you mean 'ecocrop'")),
     Case("profile-missing", "error", "product profile file not found",
-         sub("config/products/sorghum.yaml", "config/products/sorgum.yaml"), ("product.profile", "file not found")),
+         sub("profile: sorghum", "profile: sorgum"), ("product.profile", "not found")),
     Case("max-limitation-trapezoid", "error", "maximum limitation with a trapezoid limit set",
          sub("combine: {rule: minimum}", "combine: {rule: maximum_limitation}"), ("combine.rule", "class_limits")),
     Case("override-unknown-factor", "error", "an override for a factor the product lacks",

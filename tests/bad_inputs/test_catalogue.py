@@ -40,7 +40,7 @@ def _inject(case: Case, monkeypatch):
     elif case.id == "permission-denied":
         def denied(*a, **k):
             raise PermissionError(errno.EACCES, "Permission denied")
-        monkeypatch.setattr("gies.pipeline.write_rasters", denied)
+        monkeypatch.setattr("gies.runner.write_rasters", denied)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

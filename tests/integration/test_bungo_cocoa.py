@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from gies.classify import NODATA, OUTSIDE
+from gies.methods.schemes import NODATA, OUTSIDE
 
 BUNGO = "data/sample/bungo/"
 

@@ -74,9 +74,9 @@ def test_unit_conversion_refused(capsys, tmp_path):
 
 
 def test_corrupted_crop_cell_rejected(capsys, tmp_path):
-    prof = (REPO / "config/products/cocoa.yaml").read_text().replace('"20-25", "28-32"', '"20-25", "28-Oct"')
+    prof = (REPO / "gies/data/products/cocoa.yaml").read_text().replace('"20-25", "28-32"', '"20-25", "28-Oct"')
     (tmp_path / "cocoa.yaml").write_text(prof)
-    p = _variant(tmp_path, lambda t: t.replace(f"{REPO}/config/products/cocoa.yaml", str(tmp_path / "cocoa.yaml")))
+    p = _variant(tmp_path, lambda t: t.replace("profile: cocoa", f"profile: {tmp_path / 'cocoa.yaml'}"))
     assert main(["validate", str(p)]) == 2
     err = _err(capsys)
     assert "28-Oct" in err and "temperature" in err and "spreadsheet date" in err
@@ -141,9 +141,9 @@ def test_memory_limit(capsys, tmp_path):
     with rasterio.open(out / "senegal-sorghum" / "classes.tif") as ds:
         first = ds.read()
     # a limit that holds one thread but not two: one thread, the same classes
-    from gies import pipeline as gp
+    from gies import runner as gp
     from gies.config import load_pipeline
-    from gies.plan import plan
+    from gies.stages.plan import plan
 
     one = gp._threads(plan(load_pipeline(p)), 1, None)["estimated_peak_mb"]
     assert main(["run", "-q", "--workers", "2", "--memory-limit", f"{one + 1}MB", str(p)]) == 0

@@ -44,7 +44,7 @@ def study(tmp_path_factory):
     gpd.GeoDataFrame({"id": ["A", "B"], "name": ["West", "East"]},
                      geometry=[box(10.05, 45.05, 10.30, 45.45), box(10.30, 45.05, 10.55, 45.45)],
                      crs="EPSG:4326").to_file(d / "zones.geojson", driver="GeoJSON")
-    profile = (REPO / "config/products/sorghum.yaml").read_text()
+    profile = (REPO / "gies/data/products/sorghum.yaml").read_text()
     profile = profile.replace("  ph: {description: Soil pH in water, units: pH, group: soil}",
                               "  ph: {description: Soil pH in water, units: pH, group: soil}\n"
                               "  slope: {description: Terrain slope, units: '%', group: terrain}")

@@ -8,7 +8,7 @@ import pytest
 import rasterio
 from pyproj import CRS
 
-from gies.classify import SCHEMES
+from gies.methods.schemes import SCHEMES
 
 
 def test_ahp_grouped_pipeline(run_pipeline):

@@ -16,6 +16,10 @@ sys.path.insert(0, str(REF))
 from outputs import compare, digest  # noqa: E402
 
 PIPELINES = sorted(p.stem for p in (REF.parents[1] / "pipelines").glob("*.yaml"))
+#: Manifest keys that changed on purpose since the reference was recorded (docs/design.md):
+#: product profiles are named, and found on the profile search path (``product.profile``,
+#: ``product.search_path``).
+DOCUMENTED = ["config.product.profile", "config.product.search_path"]
 
 
 def test_every_shipped_pipeline_has_a_reference():
@@ -25,5 +29,6 @@ def test_every_shipped_pipeline_has_a_reference():
 @pytest.mark.parametrize("name", PIPELINES)
 def test_outputs_match_the_reference(name, shipped):
     ref = json.loads((REF / f"{name}.json").read_text(encoding="utf-8"))
-    diffs = compare(ref, digest(shipped(name).output_dir), exact=False)
+    diffs = compare(ref, digest(shipped(name).output_dir), exact=False,
+                    ignore_manifest=DOCUMENTED)
     assert not diffs, "\n".join(diffs)

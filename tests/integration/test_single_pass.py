@@ -10,11 +10,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gies import harmonise
-from gies.classify import SCHEMES
+from gies.stages import harmonise
+from gies.methods.schemes import SCHEMES
 from gies.grid import Grid
 from gies.io.rasters import open_output
-from gies.zonal import zone_statistics
+from gies.stages.zonal import zone_statistics
 
 
 def test_each_warp_tile_once_and_zone_sums_equal_the_files(run_pipeline, monkeypatch):

@@ -1,4 +1,4 @@
-"""Unit tests of gies.combine and gies.classify."""
+"""Unit tests of gies.combine and gies.methods.schemes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gies.classify import NODATA, SCHEMES, ClassScheme, classify_score
-from gies.combine import NO_LIMITATION, maximum_limitation, minimum
+from gies.methods.schemes import NODATA, SCHEMES, ClassScheme, classify_score
+from gies.methods.fao import maximum_limitation
+from gies.methods.rules import NO_LIMITATION, minimum
 from gies.errors import GridMismatchError
-from gies.score import class_scores
+from gies.methods.class_limits import class_scores
 from gies.testing import assert_layer_equal, make_grid, make_layer
 
 NAN = float("nan")

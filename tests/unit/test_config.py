@@ -1,4 +1,4 @@
-"""Unit tests of gies.config / gies.yamlio: pipeline validation messages."""
+"""Unit tests of gies.config / gies.config.yamlio: pipeline validation messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from gies.config import load_pipeline
 from gies.errors import ConfigError
-from gies.yamlio import load_yaml
+from gies.config.yamlio import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "pipelines" / "bungo-cocoa.yaml"

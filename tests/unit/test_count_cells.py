@@ -1,4 +1,4 @@
-"""The pass's cell counts (:class:`gies.pipeline.CellCounts`): True cells of boolean layers,
+"""The pass's cell counts (:class:`gies.runner.CellCounts`): True cells of boolean layers,
 non-NaN cells of float layers, over several chunks, as numpy counts them."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from gies.pipeline import CellCounts
+from gies.runner import CellCounts
 
 
 def _lazy(a, chunk):

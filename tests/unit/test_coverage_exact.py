@@ -1,4 +1,4 @@
-"""gies's exact cell coverage (:func:`gies.zonal._block_coverage`) equals exactextract's
+"""gies's exact cell coverage (:func:`gies.stages.zonal._block_coverage`) equals exactextract's
 ``cell_id``/``coverage`` on the same block, and sums to the polygon's area."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from gies.grid import Grid
-from gies.zonal import _block_coverage
+from gies.stages.zonal import _block_coverage
 
 exactextract = pytest.importorskip("exactextract")
 LAEA = CRS.from_user_input("+proj=laea +lat_0=10 +lon_0=20 +datum=WGS84 +units=m").to_wkt()

@@ -9,9 +9,9 @@ import pytest
 import xarray as xr
 from pyproj import Transformer
 
-from gies.derive import RUNS_ON, aspect, depth_weighted_mean, dry_months, growing_season_mean, slope
+from gies.methods.derive import aspect, depth_weighted_mean, dry_months, growing_season_mean, slope
 from gies.grid import Grid
-from gies.harmonise import onto_grid
+from gies.stages.harmonise import onto_grid
 from gies.testing import make_layer
 
 GE, GN = 0.12, -0.05  # plane gradient east / north (m/m)
@@ -82,7 +82,9 @@ def test_growing_season_and_dry_months_hand():
 
 
 def test_dry_months_counted_on_source_then_mode_stays_integer():
-    assert RUNS_ON["dry_months"] == "source" and RUNS_ON["slope"] == "source"
+    from gies.methods.registry import DERIVATIONS
+
+    assert DERIVATIONS["count_below"].runs_on == "source" and DERIVATIONS["slope"].runs_on == "source"
     src = Grid.from_bounds((0, 0, 4000, 4000), 100, crs="EPSG:32748")
     dst = Grid.from_bounds((0, 0, 4000, 4000), 500, crs="EPSG:32748")
     rng = np.random.default_rng(5)

@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, box
 
 from gies.errors import LayerError
 from gies.grid import Grid
-from gies.harmonise import choose_resampling, onto_grid
+from gies.stages.harmonise import choose_resampling, onto_grid
 
 IGH = "+proj=igh +lat_0=0 +lon_0=0 +datum=WGS84 +units=m +no_defs"
 

@@ -7,9 +7,10 @@ import dask.array as dsa
 import numpy as np
 import pytest
 
-from gies import combine, harmonise, score
-from gies.classify import SCHEMES, classify_score
-from gies.profile import ClassLimits
+from gies.methods import class_limits, curves, fao, rules
+from gies.stages import harmonise
+from gies.methods.schemes import SCHEMES, classify_score
+from gies.methods.class_limits import ClassLimits
 from gies.testing import make_grid, make_layer
 
 SHAPE = (6, 8)
@@ -55,28 +56,28 @@ def test_forbidden_scheduler_really_forbids():
 
 def test_scoring_stages_lazy(no_compute):
     x = _layer(_rng_values(1, 0, 40), name="t")
-    s = score.trapezoid(x, limits=(10, 20, 30, 40))
+    s = curves.trapezoid(x, limits=(10, 20, 30, 40))
     _assert_lazy_chunked(s)
-    c, u = score.class_limits_classes(_layer(_rng_values(2), name="dry"), limits=DRY)
+    c, u = class_limits.class_limits_classes(_layer(_rng_values(2), name="dry"), limits=DRY)
     _assert_lazy_chunked(c)
     _assert_lazy_chunked(u)
-    cs = score.class_scores(c)
+    cs = class_limits.class_scores(c)
     _assert_lazy_chunked(cs)
-    cs2 = score.class_scores(c, scores={"S2": 0.75})
+    cs2 = class_limits.class_scores(c, scores={"S2": 0.75})
     _assert_lazy_chunked(cs2)
 
 
 def test_combine_and_classify_lazy(no_compute):
-    s1 = score.trapezoid(_layer(_rng_values(3, 0, 40), name="t"), limits=(10, 20, 30, 40))
-    s2 = score.trapezoid(_layer(_rng_values(4, 0, 40), name="r"), limits=(None, None, 25, 35))
-    total, lim = combine.minimum({"t": s1, "r": s2})
+    s1 = curves.trapezoid(_layer(_rng_values(3, 0, 40), name="t"), limits=(10, 20, 30, 40))
+    s2 = curves.trapezoid(_layer(_rng_values(4, 0, 40), name="r"), limits=(None, None, 25, 35))
+    total, lim = rules.minimum({"t": s1, "r": s2})
     _assert_lazy_chunked(total)
     _assert_lazy_chunked(lim)
     cls = classify_score(total, scheme=SCHEMES["fao"])
     _assert_lazy_chunked(cls)
-    c1, _ = score.class_limits_classes(_layer(_rng_values(5), name="a"), limits=DRY)
-    c2, _ = score.class_limits_classes(_layer(_rng_values(6), name="b"), limits=DRY)
-    overall, lim2 = combine.maximum_limitation({"a": c1, "b": c2})
+    c1, _ = class_limits.class_limits_classes(_layer(_rng_values(5), name="a"), limits=DRY)
+    c2, _ = class_limits.class_limits_classes(_layer(_rng_values(6), name="b"), limits=DRY)
+    overall, lim2 = fao.maximum_limitation({"a": c1, "b": c2})
     _assert_lazy_chunked(overall)
     _assert_lazy_chunked(lim2)
 

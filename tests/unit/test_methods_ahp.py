@@ -1,4 +1,4 @@
-"""Unit tests of gies.ahp (AHP weights and consistency) and the GAEZ additions of classify."""
+"""Unit tests of gies.methods.ahp (AHP weights and consistency) and the GAEZ additions of classify."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gies.ahp import RANDOM_INDEX, ahp_weights, check_consistency, validate_matrix
-from gies.classify import GAEZ_SCHEME, SCHEMES, classify_gaez, classify_score, gaez_si
+from gies.methods.ahp import RANDOM_INDEX, ahp_weights, check_consistency, validate_matrix
+from gies.methods.schemes import GAEZ_SCHEME, SCHEMES, classify_gaez, classify_score, gaez_si
 from gies.testing import make_layer
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

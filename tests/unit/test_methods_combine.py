@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gies import combine as cb
+from gies.methods import fao, rules
+from gies.methods.registry import CLASS_RULES, RULES
 from gies.testing import make_grid, make_layer
 
 NAN = float("nan")
@@ -39,34 +40,33 @@ def test_registry_names():
     for name in ["minimum", "maximum_limitation", "weighted_mean", "weighted_geometric_mean",
                  "product", "fuzzy_or", "fuzzy_and", "fuzzy_sum", "fuzzy_product",
                  "fuzzy_gamma", "owa", "grouped"]:
-        assert name in cb.RULES
-    assert set(cb.CLASS_SUMMARIES) == {"fao_subclasses", "count_limiting"}
+        assert name in RULES or name in CLASS_RULES
 
 
 def test_hand_values():
     s = _s([0.5, 1.0, 0.0, NAN], [0.8, 1.0, 0.5, 0.5])
-    assert _v(cb.weighted_mean(s, weights={"f0": 1, "f1": 3}))[:3] == pytest.approx(
+    assert _v(rules.weighted_mean(s, weights={"f0": 1, "f1": 3}))[:3] == pytest.approx(
         [0.725, 1.0, 0.375])
-    assert _v(cb.weighted_geometric_mean(s, weights={"f0": 1, "f1": 1}))[:3] == pytest.approx(
+    assert _v(rules.weighted_geometric_mean(s, weights={"f0": 1, "f1": 1}))[:3] == pytest.approx(
         [math.sqrt(0.4), 1.0, 0.0], abs=1e-6)
-    assert _v(cb.product(s))[:3] == pytest.approx([0.4, 1.0, 0.0])
-    assert _v(cb.fuzzy_product(s))[:3] == pytest.approx([0.4, 1.0, 0.0])
-    assert _v(cb.fuzzy_or(s))[:3] == pytest.approx([0.8, 1.0, 0.5])
-    assert _v(cb.fuzzy_and(s))[:3] == pytest.approx([0.5, 1.0, 0.0])
-    assert _v(cb.fuzzy_sum(s))[:3] == pytest.approx([0.9, 1.0, 0.5])
-    g = _v(cb.fuzzy_gamma(s, gamma=0.9))
+    assert _v(rules.product(s))[:3] == pytest.approx([0.4, 1.0, 0.0])
+    assert _v(rules.product(s))[:3] == pytest.approx([0.4, 1.0, 0.0])
+    assert _v(rules.fuzzy_or(s))[:3] == pytest.approx([0.8, 1.0, 0.5])
+    assert _v(rules.fuzzy_and(s))[:3] == pytest.approx([0.5, 1.0, 0.0])
+    assert _v(rules.fuzzy_sum(s))[:3] == pytest.approx([0.9, 1.0, 0.5])
+    g = _v(rules.fuzzy_gamma(s, gamma=0.9))
     assert g[0] == pytest.approx(0.9**0.9 * 0.4**0.1, abs=1e-6)
     assert g[2] == 0.0
-    assert _v(cb.owa(s, order_weights=[0.25, 0.75]))[:3] == pytest.approx(
+    assert _v(rules.owa(s, order_weights=[0.25, 0.75]))[:3] == pytest.approx(
         [0.25 * 0.8 + 0.75 * 0.5, 1.0, 0.125])
     for rule in ("product", "fuzzy_or", "fuzzy_and", "fuzzy_sum", "fuzzy_product"):
-        assert np.isnan(_v(cb.RULES[rule](s))[3])
+        assert np.isnan(_v(RULES[rule](s))[3])
 
 
 def test_limiting_is_lowest_factor():
     s = _s([0.5, 1.0, 0.9, NAN], [0.8, 1.0, 0.3, 0.2])
-    _, lim = cb.weighted_mean(s, weights={"f0": 1, "f1": 1})
-    assert lim.values[0].tolist() == [1, cb.NO_LIMITATION, 2, 0]
+    _, lim = rules.weighted_mean(s, weights={"f0": 1, "f1": 1})
+    assert lim.values[0].tolist() == [1, rules.NO_LIMITATION, 2, 0]
     assert lim.attrs["factors"] == {"1": "f0", "2": "f1"}
 
 
@@ -75,14 +75,14 @@ def test_limiting_is_lowest_factor():
                                      {"f0": float("inf"), "f1": 1}])
 def test_weights_that_cannot_be_normalised(weights):
     with pytest.raises(ValueError):
-        cb.weighted_mean(_s([0.5], [0.5]), weights=weights)
+        rules.weighted_mean(_s([0.5], [0.5]), weights=weights)
 
 
 def test_gamma_and_owa_validation():
     with pytest.raises(ValueError):
-        cb.fuzzy_gamma(_s([0.5], [0.5]), gamma=1.5)
+        rules.fuzzy_gamma(_s([0.5], [0.5]), gamma=1.5)
     with pytest.raises(ValueError):
-        cb.owa(_s([0.5], [0.5]), order_weights=[1, 0, 0])
+        rules.owa(_s([0.5], [0.5]), order_weights=[1, 0, 0])
 
 
 @FAST
@@ -97,7 +97,7 @@ def test_rules_in_unit_interval(data, rule):
         kw = {"weights": {"f0": 1, "f1": 2, "f2": 3}}
     elif rule == "owa":
         kw = {"order_weights": [0.2, 0.3, 0.5]}
-    v = _v(cb.RULES[rule](s, **kw))
+    v = _v(RULES[rule](s, **kw))
     assert np.all((v >= 0) & (v <= 1 + 1e-6))
 
 
@@ -108,9 +108,9 @@ def test_equal_weights_give_plain_mean(data, w):
     rows = list(zip(*data))
     s = _s(*rows)
     expected = np.mean(np.array(rows, dtype=np.float32).astype(np.float64), axis=0)
-    got = _v(cb.weighted_mean(s, weights={"f0": w, "f1": w, "f2": w}))
+    got = _v(rules.weighted_mean(s, weights={"f0": w, "f1": w, "f2": w}))
     assert got == pytest.approx(expected, abs=1e-5)
-    got = _v(cb.owa(s, order_weights=[w, w, w]))
+    got = _v(rules.owa(s, order_weights=[w, w, w]))
     assert got == pytest.approx(expected, abs=1e-5)
 
 
@@ -120,55 +120,55 @@ def test_owa_extremes_are_max_and_min(data):
     rows = list(zip(*data))
     s = _s(*rows)
     arr = np.array(rows, dtype=np.float32)
-    assert _v(cb.owa(s, order_weights=[1, 0, 0])) == pytest.approx(arr.max(0), abs=1e-6)
-    assert _v(cb.owa(s, order_weights=[0, 0, 1])) == pytest.approx(arr.min(0), abs=1e-6)
-    assert _v(cb.fuzzy_and(s)) == pytest.approx(_v(cb.minimum(s)))
+    assert _v(rules.owa(s, order_weights=[1, 0, 0])) == pytest.approx(arr.max(0), abs=1e-6)
+    assert _v(rules.owa(s, order_weights=[0, 0, 1])) == pytest.approx(arr.min(0), abs=1e-6)
+    assert _v(rules.fuzzy_and(s)) == pytest.approx(_v(rules.minimum(s)))
 
 
 @FAST
 @given(data=st.lists(st.tuples(unit, unit), min_size=1, max_size=6))
 def test_gamma_ends_are_sum_and_product(data):
     s = _s(*zip(*data))
-    assert _v(cb.fuzzy_gamma(s, gamma=1.0)) == pytest.approx(_v(cb.fuzzy_sum(s)), abs=1e-6)
-    assert _v(cb.fuzzy_gamma(s, gamma=0.0)) == pytest.approx(_v(cb.product(s)), abs=1e-6)
+    assert _v(rules.fuzzy_gamma(s, gamma=1.0)) == pytest.approx(_v(rules.fuzzy_sum(s)), abs=1e-6)
+    assert _v(rules.fuzzy_gamma(s, gamma=0.0)) == pytest.approx(_v(rules.product(s)), abs=1e-6)
 
 
 def test_grouped_two_levels():
     s = {"t": make_layer([[1.0, 0.2]]), "r": make_layer([[0.5, 1.0]]),
          "ph": make_layer([[0.9, 0.6]])}
     groups = {"t": "climate", "r": "climate", "ph": "soil"}
-    score, lim = cb.grouped(s, groups=groups, weights={"climate": 3, "soil": 1})
+    score, lim = rules.grouped(s, groups=groups, weights={"climate": 3, "soil": 1})
     assert score.values[0].tolist() == pytest.approx([0.75 * 0.5 + 0.25 * 0.9,
                                                       0.75 * 0.2 + 0.25 * 0.6])
     assert [lim.attrs["factors"][str(c)] for c in lim.values[0]] == ["climate", "climate"]
-    score, lim = cb.grouped(s, groups=groups, within="fuzzy_or", across="minimum")
+    score, lim = rules.grouped(s, groups=groups, within="fuzzy_or", across="minimum")
     assert score.values[0].tolist() == pytest.approx([0.9, 0.6])
     assert [lim.attrs["factors"][str(c)] for c in lim.values[0]] == ["soil", "soil"]
     with pytest.raises(ValueError):
-        cb.grouped(s, groups={"t": "climate"})
+        rules.grouped(s, groups={"t": "climate"})
 
 
 def test_fao_subclass_encoding_and_hand_cases():
-    table = cb.subclass_code_table()
+    table = fao.subclass_code_table()
     assert table[1] == "S1" and table[0] == "no data"
     assert table[32 * 2 + 1] == "S2c" and table[32 * 3 + 2 + 8] == "S3nt"
     assert table[32 * 4 + 16] == "Nw" and max(table) == 159 < 253
     classes = {"t": _u8([1, 2, 2, 4, 3, 1]), "ph": _u8([1, 1, 2, 4, 3, 0]),
                "slope": _u8([1, 1, 3, 2, 3, 1]), "drain": _u8([1, 2, 1, 1, 3, 1])}
     groups = {"t": "c", "ph": "n", "slope": "t", "drain": "w"}
-    codes, tbl = cb.fao_subclasses(classes, groups=groups)
+    codes, tbl = fao.fao_subclasses(classes, groups=groups)
     assert codes.dtype == np.uint8
     assert [tbl[int(c)] for c in codes.values[0]] == ["S1", "S2cw", "S3t", "Ncn", "S3cntw",
                                                        "no data"]
-    n = cb.count_limiting(classes)
+    n = fao.count_limiting(classes)
     assert n.values[0].tolist() == [0, 2, 1, 2, 4, 0]
 
 
 def test_fao_subclasses_rejects_bad_groups():
     with pytest.raises(ValueError):
-        cb.fao_subclasses({"t": _u8([1])}, groups={"t": "x"})
+        fao.fao_subclasses({"t": _u8([1])}, groups={"t": "x"})
     with pytest.raises(ValueError):
-        cb.fao_subclasses({"t": _u8([1]), "r": _u8([1])}, groups={"t": "c"})
+        fao.fao_subclasses({"t": _u8([1]), "r": _u8([1])}, groups={"t": "c"})
 
 
 def test_rules_lazy():
@@ -179,13 +179,13 @@ def test_rules_lazy():
     c = {f"f{i}": make_layer(rng.integers(0, 5, (6, 8)).astype("uint8"), grid=grid, chunks=3)
          for i in range(3)}
     with dask.config.set(scheduler=_forbidden):
-        outs = [cb.weighted_mean(s, weights={"f0": 1, "f1": 1, "f2": 1}),
-                cb.weighted_geometric_mean(s, weights={"f0": 1, "f1": 1, "f2": 1}),
-                cb.fuzzy_gamma(s), cb.fuzzy_sum(s), cb.owa(s, order_weights=[0.5, 0.3, 0.2]),
-                cb.grouped(s, groups={"f0": "a", "f1": "a", "f2": "b"},
+        outs = [rules.weighted_mean(s, weights={"f0": 1, "f1": 1, "f2": 1}),
+                rules.weighted_geometric_mean(s, weights={"f0": 1, "f1": 1, "f2": 1}),
+                rules.fuzzy_gamma(s), rules.fuzzy_sum(s), rules.owa(s, order_weights=[0.5, 0.3, 0.2]),
+                rules.grouped(s, groups={"f0": "a", "f1": "a", "f2": "b"},
                            weights={"a": 1, "b": 1})]
-        codes, _ = cb.fao_subclasses(c, groups={"f0": "c", "f1": "s", "f2": "t"})
-        n = cb.count_limiting(c)
+        codes, _ = fao.fao_subclasses(c, groups={"f0": "c", "f1": "s", "f2": "t"})
+        n = fao.count_limiting(c)
     for score, lim in outs:
         assert isinstance(score.data, dask.array.Array) and score.dims == ("y", "x")
         assert lim.dtype == np.uint8

@@ -7,12 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["gies.score", "gies.combine", "gies.classify", "gies.ahp", "gies.ecocrop",
-           "gies.improve"]
+MODULES = ["gies.methods.curves", "gies.methods.class_limits", "gies.methods.arcgis",
+           "gies.methods.rules", "gies.methods.fao", "gies.methods.schemes", "gies.methods.ahp",
+           "gies.methods.ecocrop", "gies.methods.improve", "gies.methods.registry"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name, repo, monkeypatch):
-    monkeypatch.chdir(repo)  # gies.improve's example reads the shipped LaSEM table
+    monkeypatch.chdir(repo)  # gies.methods.improve's example reads the shipped LaSEM table
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

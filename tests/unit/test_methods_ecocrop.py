@@ -1,4 +1,4 @@
-"""Unit tests of gies.ecocrop (ECOCROP seasonal model, dismo variant)."""
+"""Unit tests of gies.methods.ecocrop (ECOCROP seasonal model, dismo variant)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gies.ecocrop import (SEASONAL, duration_months, ecocrop_monthly, ecocrop_seasonal,
+from gies.methods.registry import SEASONAL
+from gies.methods.ecocrop import (duration_months, ecocrop_monthly, ecocrop_seasonal,
                           killing_temperature)
 
-# Sorghum (low altitude), ECOCROP via Recocrop: see config/products/sorghum.yaml
+# Sorghum (low altitude), ECOCROP via Recocrop: see gies/data/products/sorghum.yaml
 T = (8, 27, 35, 40)
 R = (300, 500, 1000, 3000)
 DUR = duration_months(90, 300)
@@ -153,7 +154,7 @@ def test_validation_and_laziness():
         raise AssertionError("computed")
 
     with dask.config.set(scheduler=boom):
-        score, month = SEASONAL["ecocrop_seasonal"](t, p, temperature=T, rainfall=R, duration=6)
+        score, month = SEASONAL["ecocrop"](t, p, temperature=T, rainfall=R, duration=6)
     assert isinstance(score.data, dask.array.Array) and score.dims == ("y", "x")
     assert month.dims == ("y", "x")
     with pytest.raises(ValueError):

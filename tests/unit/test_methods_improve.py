@@ -1,4 +1,4 @@
-"""Unit tests of gies.improve (actual vs potential suitability, N1/N2)."""
+"""Unit tests of gies.methods.improve (actual vs potential suitability, N1/N2)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gies.combine import maximum_limitation
-from gies.improve import (N1, N2, improve_classes, improvement_steps, potential_factor_classes,
+from gies.methods.fao import maximum_limitation
+from gies.methods.improve import (N1, N2, improve_classes, improvement_steps, potential_factor_classes,
                           read_intervention_table, split_n)
 from gies.testing import make_layer
 

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from gies.profile import load_profile
+from gies.config.products import load_profile
 
 PRODUCTS = ["cocoa", "sorghum", "date_palm", "sweet_cherry", "olive", "jackfruit", "banana",
             "mango", "arabica_coffee", "quinoa", "walnut", "apricot", "cassava"]
@@ -19,7 +19,7 @@ SCIENT = {"date_palm": "Phoenix dactylifera L.", "sweet_cherry": "Prunus avium L
 
 
 def test_every_profile_file_loads(repo):
-    files = sorted((repo / "config/products").glob("*.yaml"))
+    files = sorted((repo / "gies/data/products").glob("*.yaml"))
     assert {f.stem for f in files} >= set(PRODUCTS)
     for f in files:
         load_profile(f)
@@ -30,7 +30,7 @@ def test_ecocrop_set_matches_table(repo, product):
     rows = {r["SCIENTNAME"]: r for r in csv.DictReader(
         open(repo / "data/sample/tables/ecocrop_Recocrop_parameters.csv", encoding="utf-8"))}
     row = rows[SCIENT[product]]
-    p = load_profile(repo / f"config/products/{product}.yaml")
+    p = load_profile(repo / f"gies/data/products/{product}.yaml")
     lim = p.limit_sets["ecocrop"].limits
     assert lim["temperature"] == [float(row[k]) for k in ("TMIN", "TOPMN", "TOPMX", "TMAX")]
     assert lim["rainfall"] == [float(row[k]) for k in ("RMIN", "ROPMN", "ROPMX", "RMAX")]
@@ -41,14 +41,14 @@ def test_ecocrop_set_matches_table(repo, product):
 @pytest.mark.parametrize("product", ["banana", "mango", "olive", "arabica_coffee", "cassava",
                                      "cocoa"])
 def test_sys_sets_parse(repo, product):
-    p = load_profile(repo / f"config/products/{product}.yaml")
+    p = load_profile(repo / f"gies/data/products/{product}.yaml")
     assert "sys1993-alues" in p.limit_sets and "sys1993-alues" in p.sources
     for factor in p.limit_sets["sys1993-alues"].limits:
         p.class_limits("sys1993-alues", factor)
 
 
 def test_cocoa_existing_sets_unchanged(repo):
-    p = load_profile(repo / "config/products/cocoa.yaml")
+    p = load_profile(repo / "gies/data/products/cocoa.yaml")
     assert p.limit_sets["ecocrop"].limits["temperature"] == [10, 21, 32, 38]
     assert p.class_limits("lumens", "ph").as_table() == {
         "S1": ["6.0-7.0"], "S2": ["5.5-6.0", "7.0-7.6"], "S3": ["5.5<", ">7.6"]}
@@ -56,6 +56,6 @@ def test_cocoa_existing_sets_unchanged(repo):
 
 
 def test_template_is_not_a_profile(repo):
-    t = repo / "config/products/TEMPLATE_user_supplied.yaml.txt"
+    t = repo / "gies/data/products/TEMPLATE_user_supplied.yaml.txt"
     assert t.exists() and "Elettaria" in t.read_text()
-    assert not (repo / "config/products/large_cardamom.yaml").exists()
+    assert not (repo / "gies/data/products/large_cardamom.yaml").exists()

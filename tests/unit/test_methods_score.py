@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gies import score as sc
-from gies.classify import SCHEMES, classify_score
-from gies.profile import ClassLimits
+from gies.methods import arcgis, class_limits, curves
+from gies.methods.registry import CURVES
+from gies.methods.schemes import SCHEMES, classify_score
+from gies.methods.class_limits import ClassLimits
 from gies.testing import assert_stage_contract, make_layer
 
 NAN = float("nan")
@@ -37,7 +38,7 @@ def test_registry_names():
     for name in ["trapezoid", "piecewise_linear", "lookup", "linear", "symmetric_linear",
                  "small", "large", "gaussian", "near", "logistic_growth", "logistic_decay",
                  "power", "class_interpolated"]:
-        assert name in sc.SCORERS
+        assert name in CURVES
 
 
 # -- piecewise linear --------------------------------------------------------------------
@@ -48,12 +49,12 @@ PTS = [(4.5, 0.0), (5.5, 1.0), (7.0, 1.0), (8.5, 0.0)]
     (-100, 0.0), (4.4, 0.0), (4.5, 0.0), (4.6, 0.1), (5.0, 0.5), (5.4, 0.9), (5.5, 1.0),
     (6.0, 1.0), (7.0, 1.0), (7.3, 0.8), (8.5, 0.0), (9.0, 0.0), (NAN, NAN)])
 def test_piecewise_linear_breakpoints(x, expected):
-    v = _vals(sc.piecewise_linear(_row([x]), points=PTS))[0]
+    v = _vals(curves.piecewise_linear(_row([x]), points=PTS))[0]
     assert (math.isnan(v) and math.isnan(expected)) or v == pytest.approx(expected, abs=1e-6)
 
 
 def test_piecewise_linear_constant_beyond_ends_nonzero():
-    v = _vals(sc.piecewise_linear(_row([0, 1, 2, 3]), points=[(1, 0.2), (2, 0.6)]))
+    v = _vals(curves.piecewise_linear(_row([0, 1, 2, 3]), points=[(1, 0.2), (2, 0.6)]))
     assert v == pytest.approx([0.2, 0.2, 0.6, 0.6])
 
 
@@ -61,13 +62,13 @@ def test_piecewise_linear_constant_beyond_ends_nonzero():
                                     [(1, 1.5)], [(1, -0.1)], [(NAN, 0.5)]])
 def test_piecewise_linear_rejects_bad_points(points):
     with pytest.raises(ValueError):
-        sc.piecewise_linear(_row([1]), points=points)
+        curves.piecewise_linear(_row([1]), points=points)
 
 
 @FAST
 @given(x=st.lists(finite, min_size=1, max_size=8))
 def test_piecewise_linear_in_unit_interval(x):
-    v = _vals(sc.piecewise_linear(_row(x), points=PTS))
+    v = _vals(curves.piecewise_linear(_row(x), points=PTS))
     assert np.all((v >= 0) & (v <= 1))
 
 
@@ -75,52 +76,52 @@ def test_piecewise_linear_in_unit_interval(x):
 def test_lookup_codes_default_and_unmapped():
     lyr = _row([1, 2, 3, 7, NAN])
     table = {1: 1.0, 2: 0.5, 3: 0.0}
-    assert _vals(sc.lookup(lyr, table=table))[:3].tolist() == [1.0, 0.5, 0.0]
-    assert np.isnan(_vals(sc.lookup(lyr, table=table))[3:]).all()
-    assert _vals(sc.lookup(lyr, table=table, default=0.25))[3] == 0.25
-    assert sc.lookup_unmapped(lyr, table=table).values[0].tolist() == [False] * 3 + [True, False]
+    assert _vals(curves.lookup(lyr, table=table))[:3].tolist() == [1.0, 0.5, 0.0]
+    assert np.isnan(_vals(curves.lookup(lyr, table=table))[3:]).all()
+    assert _vals(curves.lookup(lyr, table=table, default=0.25))[3] == 0.25
+    assert curves.lookup_unmapped(lyr, table=table).values[0].tolist() == [False] * 3 + [True, False]
 
 
 @pytest.mark.parametrize("table, default", [({}, None), ({1: 1.2}, None), ({1.5: 1}, None),
                                             ({1: 1}, 2.0)])
 def test_lookup_rejects_bad_tables(table, default):
     with pytest.raises(ValueError):
-        sc.lookup(_row([1]), table=table, default=default)
+        curves.lookup(_row([1]), table=table, default=default)
 
 
 # -- ArcGIS continuous functions ---------------------------------------------------------
 @pytest.mark.parametrize("x, expected", [
     (0, 0.0), (9.99, 0.0), (10, 0.0), (12.5, 0.25), (15, 0.5), (20, 1.0), (25, 1.0)])
 def test_linear(x, expected):
-    v = _vals(sc.linear(_row([x]), minimum=10, maximum=20, lower=10, upper=20))[0]
+    v = _vals(arcgis.linear(_row([x]), minimum=10, maximum=20, lower=10, upper=20))[0]
     assert v == pytest.approx(expected, abs=1e-6)
 
 
 def test_linear_decreasing_and_threshold_values():
-    v = _vals(sc.linear(_row([5, 10, 15, 20, 25]), minimum=20, maximum=10, lower=10, upper=20,
+    v = _vals(arcgis.linear(_row([5, 10, 15, 20, 25]), minimum=20, maximum=10, lower=10, upper=20,
                         below=NAN, above=0.0))
     assert np.isnan(v[0]) and v[1:].tolist() == pytest.approx([1.0, 0.5, 0.0, 0.0])
 
 
 def test_linear_rescales_over_thresholds():
     # f = (x - 0)/100 on [20, 60] -> f(20) = 0.2, f(60) = 0.6 -> stretched to 0..1
-    v = _vals(sc.linear(_row([10, 20, 40, 60, 80]), minimum=0, maximum=100, lower=20, upper=60))
+    v = _vals(arcgis.linear(_row([10, 20, 40, 60, 80]), minimum=0, maximum=100, lower=20, upper=60))
     assert v.tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
-    raw = _vals(sc.linear(_row([40]), minimum=0, maximum=100, lower=20, upper=60, rescale=False))
+    raw = _vals(arcgis.linear(_row([40]), minimum=0, maximum=100, lower=20, upper=60, rescale=False))
     assert raw[0] == pytest.approx(0.4)
 
 
 @pytest.mark.parametrize("x, expected", [(0, 0), (5, 0.5), (10, 1), (15, 0.5), (20, 0), (30, 0)])
 def test_symmetric_linear(x, expected):
-    v = _vals(sc.symmetric_linear(_row([x]), minimum=0, maximum=20, lower=0, upper=30))[0]
+    v = _vals(arcgis.symmetric_linear(_row([x]), minimum=0, maximum=20, lower=0, upper=30))[0]
     assert v == pytest.approx(expected, abs=1e-6)
 
 
 def test_gaussian_near_hand_values():
-    g = _vals(sc.gaussian(_row([25, 30, 35]), midpoint=25, spread=0.02, lower=-1e9, upper=1e9,
+    g = _vals(arcgis.gaussian(_row([25, 30, 35]), midpoint=25, spread=0.02, lower=-1e9, upper=1e9,
                           rescale=False))
     assert g == pytest.approx([1.0, math.exp(-0.5), math.exp(-2.0)], rel=1e-6)
-    n = _vals(sc.near(_row([25, 30, 35]), midpoint=25, spread=0.04, lower=0, upper=50,
+    n = _vals(arcgis.near(_row([25, 30, 35]), midpoint=25, spread=0.04, lower=0, upper=50,
                       rescale=False))
     assert n == pytest.approx([1.0, 0.5, 0.2], rel=1e-6)
 
@@ -128,7 +129,7 @@ def test_gaussian_near_hand_values():
 def test_gaussian_rescaled_over_thresholds():
     # over [15, 35] the minimum of f is at the ends: exp(-0.02 * 100)
     fmin = math.exp(-2.0)
-    v = _vals(sc.gaussian(_row([15, 25, 30, 35, 40]), midpoint=25, spread=0.02, lower=15,
+    v = _vals(arcgis.gaussian(_row([15, 25, 30, 35, 40]), midpoint=25, spread=0.02, lower=15,
                           upper=35))
     assert v[:4] == pytest.approx([0.0, 1.0, (math.exp(-0.5) - fmin) / (1 - fmin), 0.0], abs=1e-6)
     assert v[4] == 0.0  # above upper: score at upper
@@ -138,35 +139,35 @@ def test_gaussian_rescaled_over_thresholds():
     ("small", 10, 0.5), ("small", 20, 0.2), ("small", 5, 0.8), ("small", 0, 1.0),
     ("large", 10, 0.5), ("large", 20, 0.8), ("large", 5, 0.2), ("large", 0, 0.0)])
 def test_small_large_midpoint_spread(fn, x, expected):
-    v = _vals(getattr(sc, fn)(_row([x]), midpoint=10, spread=2, lower=0, upper=1000,
+    v = _vals(getattr(arcgis, fn)(_row([x]), midpoint=10, spread=2, lower=0, upper=1000,
                               rescale=False))[0]
     assert v == pytest.approx(expected, abs=1e-6)
 
 
 def test_logistic_growth_decay_hand_values():
-    g = _vals(sc.logistic_growth(_row([0, 50, 100]), minimum=0, maximum=100, lower=0,
+    g = _vals(arcgis.logistic_growth(_row([0, 50, 100]), minimum=0, maximum=100, lower=0,
                                  upper=100, y_intercept_percent=5, rescale=False))
     assert g == pytest.approx([0.05, 0.5, 0.95], abs=1e-6)
-    d = _vals(sc.logistic_decay(_row([0, 50, 100]), minimum=0, maximum=100, lower=0,
+    d = _vals(arcgis.logistic_decay(_row([0, 50, 100]), minimum=0, maximum=100, lower=0,
                                 upper=100, y_intercept_percent=5))
     assert d == pytest.approx([1.0, 0.5, 0.0], abs=1e-6)
 
 
 def test_power_hand_values():
-    v = _vals(sc.power(_row([1, 2, 3, 5, 9]), shift=1, exponent=0.5, lower=1, upper=5))
+    v = _vals(arcgis.power(_row([1, 2, 3, 5, 9]), shift=1, exponent=0.5, lower=1, upper=5))
     assert v == pytest.approx([0.0, 0.5, math.sqrt(2) / 2, 1.0, 1.0], abs=1e-6)
 
 
 @pytest.mark.parametrize("call", [
-    lambda l: sc.linear(l, minimum=1, maximum=1, lower=0, upper=1),
-    lambda l: sc.linear(l, minimum=0, maximum=1, lower=5, upper=1),
-    lambda l: sc.linear(l, minimum=0, maximum=1, lower=5, upper=6),  # flat on thresholds
-    lambda l: sc.gaussian(l, midpoint=0, spread=-1, lower=0, upper=1),
-    lambda l: sc.small(l, midpoint=0, spread=1, lower=0, upper=1),
-    lambda l: sc.logistic_growth(l, minimum=0, maximum=1, lower=0, upper=1,
+    lambda l: arcgis.linear(l, minimum=1, maximum=1, lower=0, upper=1),
+    lambda l: arcgis.linear(l, minimum=0, maximum=1, lower=5, upper=1),
+    lambda l: arcgis.linear(l, minimum=0, maximum=1, lower=5, upper=6),  # flat on thresholds
+    lambda l: arcgis.gaussian(l, midpoint=0, spread=-1, lower=0, upper=1),
+    lambda l: arcgis.small(l, midpoint=0, spread=1, lower=0, upper=1),
+    lambda l: arcgis.logistic_growth(l, minimum=0, maximum=1, lower=0, upper=1,
                                  y_intercept_percent=60),
-    lambda l: sc.power(l, shift=2, exponent=1, lower=0, upper=5),
-    lambda l: sc.linear(l, minimum=0, maximum=1, lower=0, upper=1, below=2.0),
+    lambda l: arcgis.power(l, shift=2, exponent=1, lower=0, upper=5),
+    lambda l: arcgis.linear(l, minimum=0, maximum=1, lower=0, upper=1, below=2.0),
 ])
 def test_continuous_rejects_bad_parameters(call):
     with pytest.raises(ValueError):
@@ -189,7 +190,7 @@ MONOTONE = {"linear": 1, "large": 1, "logistic_growth": 1, "power": 1, "small": 
        name=st.sampled_from(sorted(CONT)))
 def test_continuous_unit_interval_and_monotone(x, name):
     x = sorted(x) + [NAN]
-    v = _vals(getattr(sc, name)(_row(x), lower=0, upper=100, **CONT[name]))
+    v = _vals(getattr(arcgis, name)(_row(x), lower=0, upper=100, **CONT[name]))
     assert np.isnan(v[-1])
     v = v[:-1]
     assert np.all((v >= 0) & (v <= 1))
@@ -201,13 +202,13 @@ def test_continuous_unit_interval_and_monotone(x, name):
 def test_continuous_lazy_and_contract():
     lyr = make_layer(np.linspace(-10, 110, 48).reshape(6, 8), chunks=3, name="f")
     with dask.config.set(scheduler=_forbidden):
-        outs = [getattr(sc, n)(lyr, lower=0, upper=100, **CONT[n]) for n in CONT]
-        outs.append(sc.piecewise_linear(lyr, points=PTS))
-        outs.append(sc.lookup(lyr, table={1: 1.0}))
+        outs = [getattr(arcgis, n)(lyr, lower=0, upper=100, **CONT[n]) for n in CONT]
+        outs.append(curves.piecewise_linear(lyr, points=PTS))
+        outs.append(curves.lookup(lyr, table={1: 1.0}))
     for o in outs:
         assert_stage_contract(lyr, o)
         assert o.attrs["units"] == "1"
-    np.testing.assert_allclose(outs[0].values, sc.linear(lyr.compute(), lower=0, upper=100,
+    np.testing.assert_allclose(outs[0].values, arcgis.linear(lyr.compute(), lower=0, upper=100,
                                                           **CONT["linear"]).values)
 
 
@@ -226,7 +227,7 @@ TOP = {"S2": 0.8, "S3": 0.6, "N": 0.4}
     (150, 1.0), (100.5, 1.0), (100, 0.79999995), (87.5, 0.7), (75.01, 0.6),
     (75, 0.59999996), (62.5, 0.5), (50.01, 0.4), (50, 0.0), (10, 0.0)])
 def test_interpolated_depth_one_sided(x, expected):
-    v = _vals(sc.class_interpolated_scores(_row([x]), limits=DEPTH))[0]
+    v = _vals(class_limits.class_interpolated_scores(_row([x]), limits=DEPTH))[0]
     assert v == pytest.approx(expected, abs=2e-4)
 
 
@@ -234,19 +235,19 @@ def test_interpolated_depth_one_sided(x, expected):
     (26.5, 1.0), (25.75, 0.9), (25, 0.79999995), (22.5, 0.7), (20, 0.0),  # 20 on limit -> N
     (30, 0.7), (32, 0.59999996), (33.5, 0.5), (35, 0.0), (40, 0.0), (10, 0.0)])
 def test_interpolated_two_sided_tent_and_directions(x, expected):
-    v = _vals(sc.class_interpolated_scores(_row([x]), limits=TEMP))[0]
+    v = _vals(class_limits.class_interpolated_scores(_row([x]), limits=TEMP))[0]
     assert v == pytest.approx(expected, abs=2e-4)
 
 
 def test_interpolated_on_limit_better():
-    v = _vals(sc.class_interpolated_scores(_row([25, 100]), limits=TEMP, on_limit="better"))
+    v = _vals(class_limits.class_interpolated_scores(_row([25, 100]), limits=TEMP, on_limit="better"))
     assert v[0] == pytest.approx(0.8, abs=1e-6)  # S1 edge (tent bottom)
-    v = _vals(sc.class_interpolated_scores(_row([100]), limits=DEPTH, on_limit="better"))
+    v = _vals(class_limits.class_interpolated_scores(_row([100]), limits=DEPTH, on_limit="better"))
     assert v[0] == 1.0  # S1 '>100' open: constant
 
 
 def test_interpolated_open_ranges_use_step_scores():
-    v = _vals(sc.class_interpolated_scores(_row([0.5, 5, NAN]), limits=DRY))
+    v = _vals(class_limits.class_interpolated_scores(_row([0.5, 5, NAN]), limits=DRY))
     assert v[0] == pytest.approx(0.7) and v[1] == 0.0 and np.isnan(v[2])
 
 
@@ -255,8 +256,8 @@ def test_interpolated_open_ranges_use_step_scores():
        limits=st.sampled_from([DEPTH, TEMP, DRY]), on_limit=st.sampled_from(["worse", "better"]))
 def test_interpolated_keeps_the_class(x, limits, on_limit):
     lyr = _row(x)
-    classes, _ = sc.class_limits_classes(lyr, limits=limits, on_limit=on_limit)
-    s = sc.class_interpolated_scores(lyr, limits=limits, on_limit=on_limit)
+    classes, _ = class_limits.class_limits_classes(lyr, limits=limits, on_limit=on_limit)
+    s = class_limits.class_interpolated_scores(lyr, limits=limits, on_limit=on_limit)
     v = _vals(s)
     assert np.all((v >= 0) & (v <= 1))
     assert classify_score(s, scheme=SCHEMES["fao"]).values.tolist() == classes.values.tolist()
@@ -270,5 +271,5 @@ def test_trapezoid_is_exactly_one_on_its_optimum(a, w, t):
     c = b + w[1]
     d = c + w[2]
     x = [b, c, b + t * (c - b)]
-    v = _vals(sc.trapezoid(make_layer([x], units="1"), limits=(a, b, c, d)))  # float32 data
+    v = _vals(curves.trapezoid(make_layer([x], units="1"), limits=(a, b, c, d)))  # float32 data
     assert v.tolist() == [1.0, 1.0, 1.0]

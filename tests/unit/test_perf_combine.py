@@ -6,7 +6,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from gies.combine import NO_LIMITATION, minimum
+from gies.methods.rules import NO_LIMITATION, minimum
 from gies.grid import Grid
 
 

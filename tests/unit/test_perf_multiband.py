@@ -2,7 +2,7 @@
 and every layer is bit-identical to its own single-layer warp.
 
 GDAL's one-band warp skips a target cell whose centre source cell is nodata; a multi-band
-warp with per-band masks does not, so :func:`gies.harmonise._warp_block` only stacks layers
+warp with per-band masks does not, so :func:`gies.stages.harmonise._warp_block` only stacks layers
 whose nodata masks are identical in a block. These tests pin that down: different and
 identical holes, different nodata values and scales per file, several tiles, several
 methods, laziness and independence of ``processing.chunk``.
@@ -18,9 +18,9 @@ import rasterio
 from affine import Affine
 from pyproj import CRS
 
-from gies import harmonise
+from gies.stages import harmonise
 from gies.grid import Grid
-from gies.harmonise import onto_grid, onto_grid_many
+from gies.stages.harmonise import onto_grid, onto_grid_many
 from gies.io.read import open_raster, raster_info
 
 LAEA = "+proj=laea +lat_0=10 +lon_0=20 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"

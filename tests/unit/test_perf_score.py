@@ -7,7 +7,23 @@ import math
 import numpy as np
 import pytest
 
-from gies.score import _trapezoid_np, _trapezoid_np_reference
+from gies.methods._layers import limits_like
+from gies.methods.curves import trapezoid_values as _trapezoid_np
+
+
+def _trapezoid_np_reference(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    """The piecewise definition: the reference of the compiled trapezoid."""
+    a, b, c, d = limits_like(x, a, b, c, d)
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros(x.shape, dtype=np.float64)
+    rise = (x > a) & (x < b)
+    out[rise] = (x[rise] - a) / (b - a)
+    out[(x >= b) & (x <= c)] = 1.0
+    fall = (x > c) & (x < d)
+    out[fall] = (d - x[fall]) / (d - c)
+    out[np.isnan(x)] = np.nan
+    return out.astype(np.float32)
+
 
 LIMITS = [(14.0, 21.0, 28.0, 35.0), (45, 55, 70, 82), (900, 900, 2000, 2000),
           (-math.inf, -math.inf, 28.0, 35.0), (14.0, 21.0, math.inf, math.inf),

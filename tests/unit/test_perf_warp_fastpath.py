@@ -1,4 +1,4 @@
-"""GDAL's unmasked warp kernels for blocks without nodata (:func:`gies.harmonise._fast_path`).
+"""GDAL's unmasked warp kernels for blocks without nodata (:func:`gies.stages.harmonise._fast_path`).
 
 (GDAL's path, ``engine="gdal"``; for nearest and bilinear gies's own kernels are the default.)
 
@@ -15,7 +15,7 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS as RioCRS
 
-from gies import harmonise
+from gies.stages import harmonise
 from gies.grid import Grid
 
 LAEA = "+proj=laea +lat_0=10 +lon_0=20 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from gies.zonal import _BINS, _Acc, _factor_class
+from gies.stages.zonal import _BINS, _Acc, _factor_class
 
 
 def _reference(n, nf, blocks):
-    """Per-zone sums with numpy, one zone at a time (the definitions of gies.zonal)."""
+    """Per-zone sums with numpy, one zone at a time (the definitions of gies.stages.zonal)."""
     ref = {k: np.zeros(s) for k, s in [("cls", (n, 256)), ("sw", n), ("s1", n), ("s2", n),
                                         ("hist", (n, _BINS)), ("fw", (n, nf)), ("fs", (n, nf)),
                                         ("fcls", (n, nf, 5)), ("lim", (n, 256)),

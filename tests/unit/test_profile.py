@@ -1,4 +1,4 @@
-"""Unit tests of gies.profile: range cells, class limits, LUMENS tables, profiles."""
+"""Unit tests of gies.config.products: range cells, class limits, LUMENS tables, profiles."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from gies.errors import ProfileError
-from gies.profile import ClassLimits, Interval, load_profile, parse_range, read_lumens_table
+from gies.config.products import load_profile, read_lumens_table
+from gies.methods.class_limits import ClassLimits, Interval, parse_range
 
 ROOT = Path(__file__).resolve().parents[2]
 CACAO_CSV = ROOT / "data/sample/tables/land_suitability_parameters_cacao.csv"
-COCOA_YAML = ROOT / "config/products/cocoa.yaml"
+COCOA_YAML = ROOT / "gies/data/products/cocoa.yaml"
 
 
 @pytest.mark.parametrize(

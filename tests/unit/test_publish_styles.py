@@ -10,8 +10,8 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from gies.i18n import catalogue
-from gies.io import qgis
+from gies.publish.i18n import catalogue
+from gies.publish import qgis
 from gies.io.rasters import read_categories, write_categories
 
 
@@ -87,7 +87,7 @@ def test_catalogues_have_the_same_keys():
     import json
     from pathlib import Path
 
-    import gies.i18n as i18n
+    import gies.publish.i18n as i18n
 
     raw_fr = json.loads((Path(i18n.__file__).parent / "fr.json").read_text(encoding="utf-8"))
     assert set(raw_fr) == set(en), set(en) ^ set(raw_fr)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gies.profile import ClassLimits
-from gies.score import class_limits_classes, class_scores, trapezoid
+from gies.methods.class_limits import ClassLimits
+from gies.methods.class_limits import class_limits_classes, class_scores
+from gies.methods.curves import trapezoid
 from gies.testing import assert_layer_equal, assert_stage_contract, make_layer
 
 NAN = float("nan")

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gies.grid import Grid
-from gies.harmonise import _tile_starts
+from gies.stages.harmonise import _tile_starts
 from gies.io.stream import windows
 
 

@@ -16,9 +16,9 @@ import pytest
 import rasterio
 from pyproj import CRS
 
-from gies import harmonise
+from gies.stages import harmonise
 from gies.grid import Grid
-from gies.harmonise import onto_grid
+from gies.stages.harmonise import onto_grid
 from gies.io.read import open_raster, raster_info
 
 LAEA = "+proj=laea +lat_0=10 +lon_0=20 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"

@@ -1,4 +1,4 @@
-"""gies's own nearest/bilinear warp kernels (:mod:`gies.warpkernel`): hand-computed values,
+"""gies's own nearest/bilinear warp kernels (:mod:`gies.kernels.warp`): hand-computed values,
 nodata rules, the coordinate lattice's accuracy, and agreement with GDAL's warper."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 from rasterio.crs import CRS as RioCRS
 
-from gies import harmonise, warpkernel
+from gies.kernels import warp as warpkernel
+from gies.stages import harmonise
 from gies.grid import Grid
 
 M = CRS.from_epsg(3857).to_wkt()

@@ -1,4 +1,4 @@
-"""Unit tests of gies.zonal.zone_statistics on a 4x5 grid of 1 m pixels (EPSG:6933)."""
+"""Unit tests of gies.stages.zonal.zone_statistics on a 4x5 grid of 1 m pixels (EPSG:6933)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
-from gies.classify import NODATA
+from gies.methods.schemes import NODATA
 from gies.testing import make_grid, make_layer
-from gies.zonal import zone_statistics
+from gies.stages.zonal import zone_statistics
 
 NAN = float("nan")
 CRS = "EPSG:6933"

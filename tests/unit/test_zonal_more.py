@@ -8,9 +8,9 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from gies.classify import SCHEMES
+from gies.methods.schemes import SCHEMES
 from gies.testing import make_grid, make_layer
-from gies.zonal import zone_statistics
+from gies.stages.zonal import zone_statistics
 
 RNG = np.random.default_rng(7)
 
@@ -122,7 +122,7 @@ def test_gaez_suitability_index_per_zone():
 def test_blocks_inside_a_zone_skip_exactextract_with_the_same_numbers(monkeypatch):
     # with 7-pixel blocks, the 250 m "overlap" box contains whole blocks (the holed square,
     # ringing a hole, none): those are summed without exactextract, the rest with it
-    from gies import zonal
+    from gies.stages import zonal
 
     full, cover = [], []
     real_add, real_cov = zonal._Acc.add, zonal._block_coverage
@@ -139,7 +139,7 @@ def test_blocks_inside_a_zone_skip_exactextract_with_the_same_numbers(monkeypatc
 
 @pytest.mark.parametrize("crs,res,origin", [("EPSG:4326", 0.5, (20.0, 75.0)), (ZONES_CRS, 10.0, (0.0, 400.0))])
 def test_whole_blocks_weighted_like_partial_cells(crs, res, origin, monkeypatch):
-    from gies import zonal
+    from gies.stages import zonal
 
     # a zone covering the whole grid: every block is summed whole (row areas on the
     # geographic grid, one number on the equal-area one), or cell by cell through

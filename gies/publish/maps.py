@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from gies.classify import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.methods.schemes import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
 
 __all__ = ["class_map", "factors_map", "limiting_map", "DEFAULT_DISCLAIMER", "FACTOR_COLOURS"]
 

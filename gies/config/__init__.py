@@ -17,9 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gies.errors import ConfigError, ProfileError, UnitError
-from gies.profile import CLASSES, Profile, load_profile
+from gies.config.products import Profile, find_profile, load_profile
+from gies.config.yamlio import LoadedYaml, load_yaml
+from gies.methods.class_limits import CLASSES
 from gies.units import conversion
-from gies.yamlio import LoadedYaml, load_yaml
 
 __all__ = ["Pipeline", "load_pipeline", "json_schema", "FORMAT_VERSION", "LoadedPipeline"]
 
@@ -206,9 +207,14 @@ class GridSpec(_Model):
 class ProductSpec(_Model):
     """The product profile, the limit set to use, and single-limit overrides."""
 
-    profile: str
+    profile: str = Field(description=(
+        "a profile name (looked up in the profiles shipped with gies, then in "
+        "config/products/ of the working folder, then in search_path) or the path of a "
+        "profile file (relative to the pipeline file)"))
     limit_set: str
     overrides: dict[str, Any] = {}
+    search_path: list[str] = Field(default_factory=list, description=(
+        "more folders of profiles for bare names (relative to the pipeline file)"))
 
 
 class FactorSpec(_Model):
@@ -500,18 +506,6 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def _find_profile(spec: str, base: Path) -> Path:
-    p = Path(spec)
-    candidates = [p if p.is_absolute() else base / p]
-    if p.suffix == "" and not p.is_absolute():
-        repo = Path(__file__).resolve().parents[1]
-        candidates += [base / f"{spec}.yaml", repo / "config" / "products" / f"{spec}.yaml"]
-    for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    return candidates[0]
-
-
 def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[str]:
     problems = []
 
@@ -576,15 +570,13 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
             problems.append(f"{where}: not a factor of {profile.product!r}{_did_you_mean(fname, profile.factors)}")
             continue
         try:
-            if ls.method == "class_limits":
-                from gies.profile import ClassLimits
+            from gies.methods.registry import CURVES, check_call, sample_layer
 
-                ClassLimits.from_mapping(value, where=where)
-            else:
-                from gies.profile import _valid_trapezoid
-
-                if not _valid_trapezoid(value):
-                    raise ProfileError(f"{where}: a trapezoid needs 4 non-decreasing numbers")
+            param = CURVES[ls.method].profile_param
+            problem = check_call(CURVES[ls.method], sample_layer(),
+                                 {param: value} if param else dict(value))
+            if problem:
+                raise ProfileError([f"{where}: {p}" for p in problem.splitlines()])
         except ProfileError as exc:
             problems.extend(exc.problems)
     if cfg.combine.rule == "maximum_limitation" and ls.method != "class_limits":
@@ -603,7 +595,7 @@ def _cross_check(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> list[
         vals = [scores[c] for c in CLASSES]
         if not all(0 <= v <= 1 for v in vals) or vals != sorted(vals, reverse=True):
             problems.append(f"{at('scoring', 'class_scores')}: scores must fall from S1 to N within [0, 1], got {scores}")
-        from gies.classify import SCHEMES
+        from gies.methods.schemes import SCHEMES
 
         base = SCHEMES[cfg.classify.scheme]
         t = {"S1": base.s1, "S2": base.s2, "S3": base.s3, **cfg.classify.thresholds}
@@ -624,7 +616,7 @@ def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[s
     and the seasonal model: every reference resolved before any pixel is read."""
     import inspect
 
-    from gies import score as sc
+    from gies.methods.registry import CURVES as SCORERS
 
     problems: list[str] = []
 
@@ -638,12 +630,12 @@ def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[s
         if f.method in ("class_limits", "class_interpolated", "trapezoid"):
             if "limits" not in f.params:
                 problems.append(f"{at('factors', fname, 'params')}: method {f.method!r} needs params.limits")
-        elif f.method not in sc.SCORERS:
+        elif f.method not in SCORERS:
             problems.append(f"{at('factors', fname, 'method')}: unknown scoring function {f.method!r}"
-                            f"{_did_you_mean(f.method, sc.SCORERS)} (known: {', '.join(sorted(sc.SCORERS))})")
+                            f"{_did_you_mean(f.method, SCORERS)} (known: {', '.join(sorted(SCORERS))})")
             continue
         else:
-            sig = inspect.signature(sc.SCORERS[f.method])
+            sig = inspect.signature(SCORERS[f.method].func)
             try:
                 sig.bind(None, **f.params)
             except TypeError as exc:
@@ -669,10 +661,10 @@ def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[s
             problems.append(f"{at('combine', 'weights')}: weights must be >= 0 with a positive sum "
                             "(they are normalised to sum 1)")
     if c.ahp is not None:
-        from gies.model import ahp_from_config
+        from gies.methods.ahp import ahp
 
         try:
-            ahp_from_config(c.ahp)
+            ahp(c.ahp.factors, c.ahp.matrix, allow_inconsistent=c.ahp.allow_inconsistent)
         except ValueError as exc:
             problems.append(f"{at('combine', 'ahp')}: {exc}")
     if c.weights is None and c.ahp is None and c.rule in ("weighted_mean", "weighted_geometric_mean"):
@@ -694,7 +686,7 @@ def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[s
         if con.type == "codes" and con.layer in cfg.layers and cfg.layers[con.layer].kind != "categorical":
             problems.append(f"{at('constraints', i, 'layer')}: a 'codes' constraint needs a categorical layer")
         if con.where:
-            from gies.plan import parse_where
+            from gies.stages.plan import parse_where
 
             try:
                 parse_where(con.where)
@@ -710,7 +702,7 @@ def _check_methods(cfg: Pipeline, y: LoadedYaml, profile: Profile, ls) -> list[s
         table = (y.path.parent / cfg.improve.table) if not Path(cfg.improve.table).is_absolute() \
             else Path(cfg.improve.table)
         try:
-            from gies.improve import read_intervention_table
+            from gies.methods.improve import read_intervention_table
 
             rows = read_intervention_table(table)
             bad = sorted(r for r in cfg.improve.parameters.values() if r not in rows)
@@ -759,7 +751,8 @@ def load_pipeline(path: str | Path) -> LoadedPipeline:
     problems = _later_problems(cfg, y, path.parent)
     if problems:
         raise ConfigError(problems)
-    return LoadedPipeline(cfg, path, load_profile(_find_profile(cfg.product.profile, path.parent)), y.data)
+    return LoadedPipeline(cfg, path, load_profile(find_profile(
+        cfg.product.profile, base=path.parent, extra=cfg.product.search_path)), y.data)
 
 
 def _without_bad_keys(data: dict, exc: ValidationError) -> dict | None:
@@ -795,16 +788,13 @@ def _without_bad_keys(data: dict, exc: ValidationError) -> dict | None:
 
 def _later_problems(cfg: Pipeline, y: LoadedYaml, base: Path) -> list[str]:
     """Checks that need a schema-valid file: profile, references between keys, units."""
-    profile_path = _find_profile(cfg.product.profile, base)
     profile = None
     problems: list[str] = []
-    if not profile_path.is_file():
-        problems.append(f"{y.where(('product', 'profile'))}: product.profile: file not found: {profile_path}")
-    else:
-        try:
-            profile = load_profile(profile_path)
-        except ProfileError as exc:
-            problems += [f"{y.where(('product', 'profile'))}: product.profile: {p}" for p in exc.problems]
+    try:
+        profile = load_profile(find_profile(cfg.product.profile, base=base,
+                                            extra=cfg.product.search_path))
+    except ProfileError as exc:
+        problems += [f"{y.where(('product', 'profile'))}: product.profile: {p}" for p in exc.problems]
     return problems + _cross_check(cfg, y, profile)
 
 

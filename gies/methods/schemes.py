@@ -18,6 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from gies.methods._layers import blockwise
+from gies.methods.registry import SCHEMES
+
 __all__ = [
     "ClassScheme",
     "SCHEMES",
@@ -67,13 +70,11 @@ class ClassScheme:
         return 1 if score >= self.s1 else 2 if score >= self.s2 else 3 if score >= self.s3 else 4
 
 
-SCHEMES: dict[str, ClassScheme] = {
-    "fao": ClassScheme(
-        "fao", 0.8, 0.6, 0.4,
-        "FAO (1976) A framework for land evaluation; score bands after Sys et al. (1993) "
-        "parametric classes rescaled to [0, 1]: S1 >= 0.8, S2 >= 0.6, S3 >= 0.4, N < 0.4",
-    ),
-}
+SCHEMES.add(ClassScheme(
+    "fao", 0.8, 0.6, 0.4,
+    "FAO (1976) A framework for land evaluation; score bands after Sys et al. (1993) "
+    "parametric classes rescaled to [0, 1]: S1 >= 0.8, S2 >= 0.6, S3 >= 0.4, N < 0.4",
+))
 
 
 def classify_score(score: xr.DataArray, *, scheme: ClassScheme) -> xr.DataArray:
@@ -86,11 +87,7 @@ def classify_score(score: xr.DataArray, *, scheme: ClassScheme) -> xr.DataArray:
     ...                scheme=SCHEMES["fao"]).values.tolist()
     [[1, 1, 2, 2, 3, 4, 4, 254]]
     """
-    data = score.data
-    if hasattr(data, "map_blocks"):  # dask: one compiled pass per block
-        codes = data.map_blocks(_classify_np, scheme.s1, scheme.s2, scheme.s3, dtype=np.uint8)
-    else:
-        codes = _classify_np(np.asarray(data), scheme.s1, scheme.s2, scheme.s3)
+    codes = blockwise(score, _classify_np, scheme.s1, scheme.s2, scheme.s3, dtype=np.uint8)
     out = score.copy(data=codes)
     out.name = "classes"
     out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name}
@@ -101,21 +98,18 @@ def _classify_np(block: np.ndarray, s1: float, s2: float, s3: float) -> np.ndarr
     """:func:`classify_score` of one block. The thresholds are compared in the score's own
     precision (a float32 cell holding 0.7 is at least threshold 0.7), as numpy compares a
     float32 array with a Python float."""
-    from gies import _scorejit
+    from gies.kernels import cells
 
     b = np.ascontiguousarray(block)
     if b.dtype.kind != "f":
         b = b.astype(np.float64)
     t = b.dtype.type
     out = np.empty(b.shape, dtype=np.uint8)
-    _scorejit.classify(b.reshape(-1), t(s1), t(s2), t(s3), NODATA, out.reshape(-1))
+    cells.classify(b.reshape(-1), t(s1), t(s2), t(s3), NODATA, out.reshape(-1))
     return out
 
 
-# =========================================================================================
-# GAEZ suitability index and classes (issue 4). The ``fao`` scheme and codes 1..4 above are
-# unchanged; GAEZ classes are a separate scheme with their own codes and labels.
-# =========================================================================================
+# -- GAEZ suitability index and classes: a scheme with its own codes and labels ------------
 
 __all__ += ["gaez_si", "GaezScheme", "GAEZ_SCHEME", "classify_gaez", "GAEZ_NAMES"]
 

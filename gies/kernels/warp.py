@@ -169,7 +169,7 @@ def warp_tile(a3: np.ndarray, lattice, shape, *, method: str, nodata=None, fill=
     ``nearest``: any dtype; source cells equal to ``nodata`` (and NaN) are nodata, nodata
     target cells get ``fill``. ``bilinear``: float bands, NaN is nodata on both sides.
     """
-    from gies import _warpjit
+    from gies.kernels import warp_jit as _warpjit
 
     C, R, step, xscale, yscale = lattice
     dtype = np.dtype(dtype or a3.dtype)

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from gies.classify import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
-from gies.i18n import catalogue
-from gies.io import qgis
-from gies.io.maps import DEFAULT_DISCLAIMER, class_map, factor_colour, factors_map, limiting_map
+from gies.methods.schemes import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.publish import qgis
+from gies.publish.i18n import catalogue
+from gies.publish.maps import DEFAULT_DISCLAIMER, class_map, factor_colour, factors_map, limiting_map
 from gies.io.rasters import write_categories
 
 __all__ = ["publish", "context_from_manifest", "raster_areas"]
@@ -343,7 +343,7 @@ def publish(out_dir: Path, context: dict) -> list[str]:
                  credits=credits, disclaimer=disclaimer, tr=tr)
     written.append("limiting.png")
 
-    from gies.io.report import write_report
+    from gies.publish.report import write_report
 
     tables = []
     for z in zlayers or [{"layer": "zones"}]:

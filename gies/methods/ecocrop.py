@@ -14,7 +14,7 @@ season::
 
 and the cell's score is the best season's score, with the best start month (1..12; the
 first on ties, as R's ``which.max``; 0 where the score is 0 or NaN). Any NaN month makes
-the cell NaN. The trapezoid is :func:`gies.score.trapezoid`'s (0 at and beyond the
+the cell NaN. The trapezoid is :func:`gies.methods.curves.trapezoid`'s (0 at and beyond the
 absolute limits, 1 on the optimum).
 
 Variant followed: **dismo** ``ecocrop`` (Hijmans 2009, ``R/ecocrop.R``, ``.doEcocrop``):
@@ -43,10 +43,10 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from gies.score import _trapezoid_np
+from gies.methods.curves import trapezoid_values
+from gies.methods.registry import SEASONAL
 
-__all__ = ["duration_months", "killing_temperature", "ecocrop_monthly", "ecocrop_seasonal",
-           "SEASONAL"]
+__all__ = ["duration_months", "killing_temperature", "ecocrop_monthly", "ecocrop_seasonal"]
 
 
 def duration_months(gmin: float, gmax: float) -> int:
@@ -85,13 +85,13 @@ def _check_limits(name: str, limits: Sequence[float]) -> tuple[float, float, flo
 def _seasons_np(tavg, prec, tmin, tlim, rlim, duration, basis, ktmp, kill_offset):
     """Scores of the 12 start months, shape (..., 12) (core dim last)."""
     idx = (np.arange(12)[:, None] + np.arange(duration)[None, :]) % 12  # (start, month)
-    ts = _trapezoid_np(tavg, *tlim).astype(np.float64)
+    ts = trapezoid_values(tavg, *tlim).astype(np.float64)
     temp = ts[..., idx].min(axis=-1)
     if basis == "season":
         total = np.asarray(prec, dtype=np.float64)[..., idx].sum(axis=-1)
     else:
         total = np.repeat(np.asarray(prec, dtype=np.float64).sum(axis=-1, keepdims=True), 12, -1)
-    rain = _trapezoid_np(total.astype(np.float32), *rlim).astype(np.float64)
+    rain = trapezoid_values(total.astype(np.float32), *rlim).astype(np.float64)
     score = np.minimum(temp, rain)
     if tmin is not None:
         tn = np.asarray(tmin, dtype=np.float64)
@@ -189,6 +189,7 @@ def ecocrop_monthly(
     return out
 
 
+@SEASONAL.register("ecocrop")
 def ecocrop_seasonal(
     tavg: xr.DataArray,
     prec: xr.DataArray,
@@ -235,5 +236,3 @@ def ecocrop_seasonal(
     return score, month
 
 
-SEASONAL = {"ecocrop_seasonal": ecocrop_seasonal}
-"""Registry of seasonal (multi-band) scorers by the name a pipeline file uses."""

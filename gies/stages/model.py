@@ -8,23 +8,24 @@ grid: nothing here computes a layer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 import xarray as xr
 
-from gies import classify as cls_mod
-from gies import combine as comb
-from gies import derive as derive_mod
-from gies import ecocrop
-from gies import harmonise as hz
-from gies import improve as imp
-from gies import score as sc
-from gies.ahp import ahp_weights, check_consistency
 from gies.errors import ConfigError
 from gies.io.read import open_raster
-from gies.plan import Plan
-from gies.profile import ClassLimits
+from gies.methods import ahp as ahp_mod
+from gies.methods import class_limits as cl
+from gies.methods import curves as sc
+from gies.methods import derive as derive_mod
+from gies.methods import ecocrop, fao
+from gies.methods import improve as imp
+from gies.methods import rules as comb
+from gies.methods import schemes as cls_mod
+from gies.methods.class_limits import ClassLimits
+from gies.methods.registry import CURVES
+from gies.stages import harmonise as hz
+from gies.stages.plan import Plan
 
 __all__ = ["Model", "harmonise_layers", "build_model", "scheme_of", "ahp_from_config"]
 
@@ -58,26 +59,9 @@ def scheme_of(cfg) -> cls_mod.ClassScheme:
                                t.get("S3", base.s3), base.reference)
 
 
-def _number(v) -> float:
-    """A matrix entry: a number or a fraction written as text ("1/3"); nothing evaluated."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    try:
-        return float(Fraction(str(v).strip()))
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{v!r} is not a number or a fraction like 1/3") from None
-
-
 def ahp_from_config(ahp) -> dict:
     """Weights and consistency of an AHP block: ``{weights, lambda_max, ci, cr}``."""
-    matrix = [[_number(v) for v in row] for row in ahp.matrix]
-    n = len(ahp.factors)
-    if len(matrix) != n or any(len(r) != n for r in matrix):
-        raise ValueError(f"the matrix must be {n}×{n} (one row and column per factor)")
-    w, lam, ci, cr = ahp_weights(matrix)
-    check_consistency(cr, allow_inconsistent=ahp.allow_inconsistent)
-    return {"weights": dict(zip(ahp.factors, (float(x) for x in w))), "lambda_max": float(lam),
-            "ci": float(ci), "cr": float(cr)}
+    return ahp_mod.ahp(ahp.factors, ahp.matrix, allow_inconsistent=ahp.allow_inconsistent)
 
 
 def cacheable(spec) -> bool:
@@ -199,18 +183,18 @@ def _score_factor(pl: Plan, fname: str, layer: xr.DataArray):
     if method in ("class_limits", "class_interpolated"):
         limits = fspec.params.get("limits") if fspec.method else ls.limits[fname]
         lim = ClassLimits.from_mapping(limits, where=f"factors.{fname}")
-        c, u = sc.class_limits_classes(layer, limits=lim, on_limit=cfg.scoring.on_limit)
+        c, u = cl.class_limits_classes(layer, limits=lim, on_limit=cfg.scoring.on_limit)
         if cfg.scoring.mode == "interpolated" or method == "class_interpolated":
-            s = sc.class_interpolated_scores(layer, limits=lim, on_limit=cfg.scoring.on_limit)
+            s = cl.class_interpolated_scores(layer, limits=lim, on_limit=cfg.scoring.on_limit)
             s.name = f"{fname}_score"
         else:
-            s = sc.class_scores(c, scores=cfg.scoring.class_scores)
+            s = cl.class_scores(c, scores=cfg.scoring.class_scores)
         return s, c, u
     if method == "trapezoid":
         limits = fspec.params.get("limits") if fspec.method else ls.limits[fname]
         return sc.trapezoid(layer, limits=limits), None, None
     params = dict(fspec.params) if fspec.method else dict(ls.limits[fname])
-    out = sc.SCORERS[method](layer, **params)
+    out = CURVES[method](layer, **params)
     unmatched = None
     if method == "lookup" and params.get("default") is None:
         unmatched = sc.lookup_unmapped(layer, table=params["table"])
@@ -271,7 +255,7 @@ def _subclass_letters(pl: Plan, names) -> dict[str, str]:
 
 
 def _constraints(pl: Plan, layers: dict, chunk: int) -> xr.DataArray | None:
-    from gies.pipeline import rasterize_mask
+    from gies.runner import rasterize_mask
 
     cfg = pl.pipeline.config
     masks = []
@@ -344,16 +328,16 @@ def build_model(pl: Plan, layers: dict[str, xr.DataArray], factors: dict[str, st
     score, limiting = _combine(pl, scores, classes, info)
     all_classes = len(classes) == len(scores)
     if cfg.combine.rule == "maximum_limitation":
-        overall, limiting = comb.maximum_limitation(classes)
+        overall, limiting = fao.maximum_limitation(classes)
         overall = xr.where(overall == 0, cls_mod.NODATA, overall).astype(np.uint8)
     else:
         overall = cls_mod.classify_score(score, scheme=scheme)
     model = Model(score, overall, limiting, scores, classes, counts=counts, info=info,
                   best_month=best)
     if all_classes and cfg.classify.subclasses and classes:
-        model.subclasses, model.subclass_table = comb.fao_subclasses(
+        model.subclasses, model.subclass_table = fao.fao_subclasses(
             classes, groups=_subclass_letters(pl, classes))
-        model.n_limiting = comb.count_limiting(classes)
+        model.n_limiting = fao.count_limiting(classes)
     if cfg.improve:
         _improve(pl, model)
     model.excluded = _constraints(pl, layers, cfg.processing.chunk)
@@ -367,7 +351,7 @@ def _improve(pl: Plan, model: Model) -> None:
     params = {f: r for f, r in cfg.improve.parameters.items() if f in model.factor_classes}
     steps = imp.improvement_steps(table, level=cfg.improve.level, factors=params)
     potential_f = imp.potential_factor_classes(model.factor_classes, steps=steps)
-    pot, _ = comb.maximum_limitation(potential_f)
+    pot, _ = fao.maximum_limitation(potential_f)
     pot = xr.where(pot == 0, cls_mod.NODATA, pot).astype(np.uint8)
     model.potential = pot
     model.classes = imp.split_n(model.classes, pot)

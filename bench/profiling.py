@@ -1,7 +1,7 @@
 """Per-pass resource accounting: wall time, CPU time and peak memory of a block of code.
 
 Used by the benchmark (``bench/run.py``) to give every pass of a gies run the same three
-figures the peer workflows report, and meant to be called by ``gies.pipeline._Timer`` so that
+figures the peer workflows report, and meant to be called by ``gies.runner._Timer`` so that
 ``manifest.json`` can carry CPU seconds and peak RSS per pass next to ``timings_s``.
 
 Peak memory per pass is the process's high-water mark (``VmHWM``), reset at the start of each

@@ -1,15 +1,16 @@
-"""numba kernels of the per-cell scoring steps (definitions and references in
-:mod:`gies.score`, :mod:`gies.combine` and :mod:`gies.classify`): one pass over a block
-each, instead of several whole-array numpy passes and temporaries. Imported on first use.
+"""Kernels of the per-cell scoring steps (definitions and references in
+:mod:`gies.methods.curves`, :mod:`gies.methods.rules` and :mod:`gies.methods.schemes`): one
+pass over a block each, instead of several whole-array numpy passes and temporaries.
+Compiled on first call (:func:`gies.kernels.jit`), plain Python in dry runs.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from gies.kernels import jit
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@jit(nogil=True, cache=True, error_model="numpy")
 def trapezoid(x, a, b, c, d, lo, hi, out):
     """``out = max(0, min(1, (x − a)/(b − a), (d − x)/(d − c)))`` in float64, cast to
     ``out``'s dtype; ``lo``/``hi``: whether the lower/upper side exists; a side with
@@ -37,7 +38,7 @@ def trapezoid(x, a, b, c, d, lo, hi, out):
         out[k] = s if s > 0.0 else 0.0
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@jit(nogil=True, cache=True, error_model="numpy")
 def min_argmin(blocks, no_limitation, score, lim):
     """Minimum of the blocks and the 1-based index of the first block reaching it; NaN in
     any block → NaN and ``no_limitation``; a minimum of 1 → ``no_limitation``."""
@@ -62,7 +63,7 @@ def min_argmin(blocks, no_limitation, score, lim):
             lim[k] = idx if s < 1 else no_limitation
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@jit(nogil=True, cache=True, error_model="numpy")
 def classify(score, s1, s2, s3, nodata, out):
     """1 where ``score ≥ s1``, 2 where ``≥ s2``, 3 where ``≥ s3``, else 4; ``nodata`` for NaN."""
     for k in range(score.size):
@@ -79,7 +80,7 @@ def classify(score, s1, s2, s3, nodata, out):
             out[k] = 4
 
 
-@njit(nogil=True, cache=True)
+@jit(nogil=True, cache=True)
 def count_valid(x):
     """Number of non-NaN cells."""
     n = 0
@@ -89,7 +90,7 @@ def count_valid(x):
     return n
 
 
-@njit(nogil=True, cache=True)
+@jit(nogil=True, cache=True)
 def count_true(x):
     """Number of True cells."""
     n = 0

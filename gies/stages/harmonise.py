@@ -385,7 +385,7 @@ def _kernel_warp(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
     """The bands ``a3`` warped by :mod:`gies.warpkernel`, or ``None`` when it does not
     apply (a method it does not compute, bilinear on non-float bands, coordinates it cannot
     interpolate): the caller then uses GDAL."""
-    from gies import warpkernel
+    from gies.kernels import warp as warpkernel
 
     if method not in warpkernel.METHODS or (method == "bilinear" and (
             a3.dtype.kind != "f" or np.dtype(dtype).kind != "f")):

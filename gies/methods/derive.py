@@ -1,6 +1,9 @@
 """Derived layers: monthly indices, terrain (slope, aspect), soil depth ranges.
 
-Where each derivation runs (:data:`RUNS_ON`):
+The derivations a pipeline's ``derive.stat`` selects are registered in
+:data:`gies.methods.registry.DERIVATIONS` with the grid they run on (``runs_on``) and their
+input (``input``: ``monthly``, the selected bands of a monthly stack, or ``dem``).
+Where each derivation runs:
 
 * **source grid** (before harmonise resamples anything): monthly statistics, dry-month
   counts, growing-season means, slope and aspect. A count must never be interpolated into
@@ -19,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from gies.grid import Grid
+from gies.methods._layers import is_dask
+from gies.methods.registry import DERIVATIONS
 
 __all__ = [
     "monthly",
@@ -32,19 +36,8 @@ __all__ = [
     "slope",
     "aspect",
     "depth_weighted_mean",
-    "RUNS_ON",
     "SOILGRIDS_DEPTHS",
 ]
-
-#: Grid each derivation runs on ("source": before resampling).
-RUNS_ON: dict[str, str] = {
-    "monthly": "source",
-    "dry_months": "source",
-    "growing_season_mean": "source",
-    "slope": "source",
-    "aspect": "source",
-    "depth_weighted_mean": "source",
-}
 
 #: SoilGrids 2.0 standard depth intervals (cm).
 SOILGRIDS_DEPTHS: tuple[tuple[int, int], ...] = (
@@ -88,6 +81,40 @@ def monthly(stack: xr.DataArray, *, stat: str, threshold: float | None = None) -
     out.attrs = dict(stack.attrs)
     out.name = stack.name
     return out
+
+
+@DERIVATIONS.register("mean", runs_on="source", input="monthly")
+def monthly_mean(stack: xr.DataArray) -> xr.DataArray:
+    """Mean over the selected months, ``(1/n) Σ_m X_m`` (e.g. growing-season mean
+    temperature, °C; :func:`monthly`)."""
+    return monthly(stack, stat="mean")
+
+
+@DERIVATIONS.register("total", runs_on="source", input="monthly")
+def monthly_total(stack: xr.DataArray) -> xr.DataArray:
+    """Sum over the selected months, ``Σ_m X_m`` (e.g. season or annual rainfall, mm;
+    :func:`monthly`)."""
+    return monthly(stack, stat="total")
+
+
+@DERIVATIONS.register("min", runs_on="source", input="monthly")
+def monthly_min(stack: xr.DataArray) -> xr.DataArray:
+    """Lowest value of the selected months (e.g. the coldest month; :func:`monthly`)."""
+    return monthly(stack, stat="min")
+
+
+@DERIVATIONS.register("max", runs_on="source", input="monthly")
+def monthly_max(stack: xr.DataArray) -> xr.DataArray:
+    """Highest value of the selected months (e.g. the warmest month; :func:`monthly`)."""
+    return monthly(stack, stat="max")
+
+
+@DERIVATIONS.register("count_below", runs_on="source", input="monthly", categorical=True)
+def count_below(stack: xr.DataArray, *, threshold: float) -> xr.DataArray:
+    """Number of selected months with a value below ``threshold``, ``Σ_m [X_m < threshold]``
+    (e.g. dry months: rainfall < 60 mm); a count, resampled as a categorical layer
+    (:func:`monthly`)."""
+    return monthly(stack, stat="count_below", threshold=float(threshold))
 
 
 def dry_months(stack: xr.DataArray, *, threshold: float = 60.0) -> xr.DataArray:
@@ -157,12 +184,24 @@ def _horn_block(z: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gradients(dem: xr.DataArray, grid: Grid) -> tuple[dsa.Array, dsa.Array]:
-    """Lazy east/north gradients (m/m) of a 2-D DEM on its own grid."""
+def _gradients(dem: xr.DataArray, grid: Grid):
+    """East/north gradients (m/m) of a 2-D DEM on its own grid: lazy for a dask-backed DEM
+    (``map_overlap``), at once for a NumPy one (the same values)."""
     if dem.ndim != 2 or tuple(dem.shape) != grid.shape:
         raise ValueError(f"DEM of shape {dem.shape} does not match its grid {grid.shape}")
-    z = dem.data if isinstance(dem.data, dsa.Array) else dsa.from_array(np.asarray(dem.data))
-    z = z.astype(np.float64)
+    if min(grid.shape) < 2:
+        raise ValueError(f"a DEM needs at least 2×2 cells for gradients, got {grid.shape}")
+    if not is_dask(dem.data):
+        z = np.asarray(dem.data, dtype=np.float64)
+        z = np.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
+        z = np.concatenate([2 * z[:, :1] - z[:, 1:2], z, 2 * z[:, -1:] - z[:, -2:-1]], axis=1)
+        dx1, dy1 = _spacings(grid, np.arange(-1, grid.shape[0] + 1))
+        g = _horn_block(z, np.broadcast_to(dx1[:, None], z.shape),
+                        np.broadcast_to(dy1[:, None], z.shape))
+        return g[0, 1:-1, 1:-1], g[1, 1:-1, 1:-1]
+    import dask.array as dsa
+
+    z = dem.data.astype(np.float64)
     # linear extrapolation by one cell on every side (2·edge − inner): exact for planes, so
     # edge cells get a Horn estimate from their own one-sided differences
     z = dsa.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
@@ -191,6 +230,7 @@ def _wrap(data, dem: xr.DataArray, units: str, name: str) -> xr.DataArray:
     return out
 
 
+@DERIVATIONS.register("slope", runs_on="source", input="dem")
 def slope(
     dem: xr.DataArray, *, grid: Grid, units: Literal["percent", "degrees"] = "percent"
 ) -> xr.DataArray:
@@ -210,16 +250,17 @@ def slope(
     exact for a plane, so edge cells get one-sided estimates rather than NaN. A NaN
     anywhere in the 3×3 window gives NaN. Computed lazily with ``map_overlap`` (depth 1),
     so chunk seams give exactly the values of a single-block computation.
-    Run on the source grid (:data:`RUNS_ON`), then resample (bilinear/average).
+    Run on the source grid, then resample (bilinear/average).
     """
     if units not in ("percent", "degrees"):
         raise ValueError(f"unknown slope units {units!r}; use 'percent' or 'degrees'")
     gx, gy = _gradients(dem, grid)
-    mag = dsa.sqrt(gx**2 + gy**2)
-    data = mag * 100.0 if units == "percent" else dsa.degrees(dsa.arctan(mag))
+    mag = np.sqrt(gx**2 + gy**2)
+    data = mag * 100.0 if units == "percent" else np.degrees(np.arctan(mag))
     return _wrap(data, dem, "%" if units == "percent" else "degrees", f"{dem.name or 'dem'}_slope")
 
 
+@DERIVATIONS.register("aspect", runs_on="source", input="dem")
 def aspect(dem: xr.DataArray, *, grid: Grid) -> xr.DataArray:
     """Aspect: compass direction the slope faces (downhill), degrees clockwise from north
     in [0, 360): ``atan2(−p, −q)`` with ``p``, ``q`` the Horn gradients east and north
@@ -227,8 +268,8 @@ def aspect(dem: xr.DataArray, *, grid: Grid) -> xr.DataArray:
     :func:`slope`; source grid. (Categorical/circular: resample with ``nearest``.)
     """
     gx, gy = _gradients(dem, grid)
-    asp = (dsa.degrees(dsa.arctan2(-gx, -gy)) + 360.0) % 360.0
-    asp = dsa.where((gx == 0) & (gy == 0), np.nan, asp)
+    asp = (np.degrees(np.arctan2(-gx, -gy)) + 360.0) % 360.0
+    asp = np.where((gx == 0) & (gy == 0), np.nan, asp)
     return _wrap(asp, dem, "degrees", f"{dem.name or 'dem'}_aspect")
 
 

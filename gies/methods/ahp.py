@@ -7,16 +7,18 @@ The weights are the principal (Perron) eigenvector of ``A`` normalised to sum 1;
 the consistency ratio ``CR = CI / RI(n)`` with Saaty's random index RI. ``CR <= 0.1`` is
 Saaty's threshold for an acceptably consistent matrix. Weights are computed once from the
 matrix in the pipeline file (never from the data); pass them to
-:func:`gies.combine.weighted_mean`.
+:func:`gies.methods.rules.weighted_mean`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["ahp_weights", "check_consistency", "validate_matrix", "RANDOM_INDEX", "CR_LIMIT"]
+__all__ = ["ahp_weights", "check_consistency", "validate_matrix", "ahp", "matrix_entry",
+           "RANDOM_INDEX", "CR_LIMIT"]
 
 RANDOM_INDEX: dict[int, float] = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24,
                                   7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
@@ -94,3 +96,39 @@ def check_consistency(cr: float, allow_inconsistent: bool = False) -> None:
             f"AHP consistency ratio CR = {cr:.3f} exceeds {CR_LIMIT}: revise the pairwise "
             "comparisons (or set allow_inconsistent to accept them)"
         )
+
+
+def matrix_entry(v) -> float:
+    """A matrix entry as written in a pipeline file: a number or a fraction written as text
+    (``"1/3"``); nothing is evaluated.
+
+    >>> matrix_entry("1/3"), matrix_entry(5)
+    (0.3333333333333333, 5.0)
+    """
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    try:
+        return float(Fraction(str(v).strip()))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{v!r} is not a number or a fraction like 1/3") from None
+
+
+def ahp(factors: Sequence[str], matrix: Sequence[Sequence[float | str]], *,
+        allow_inconsistent: bool = False) -> dict:
+    """Weights and consistency of a pairwise comparison matrix over ``factors`` (rows and
+    columns in that order): ``{weights: {factor: w}, lambda_max, ci, cr}``; ``ValueError``
+    for a matrix that is not ``n×n``, not reciprocal, or inconsistent (CR > 0.1) unless
+    ``allow_inconsistent``.
+
+    >>> r = ahp(["t", "r"], [[1, "3"], ["1/3", 1]])
+    >>> {k: round(v, 2) for k, v in r["weights"].items()}, r["cr"]
+    ({'t': 0.75, 'r': 0.25}, 0.0)
+    """
+    rows = [[matrix_entry(v) for v in row] for row in matrix]
+    n = len(factors)
+    if len(rows) != n or any(len(r) != n for r in rows):
+        raise ValueError(f"the matrix must be {n}×{n} (one row and column per factor)")
+    w, lam, ci, cr = ahp_weights(rows)
+    check_consistency(cr, allow_inconsistent=allow_inconsistent)
+    return {"weights": dict(zip(factors, (float(x) for x in w))), "lambda_max": float(lam),
+            "ci": float(ci), "cr": float(cr)}

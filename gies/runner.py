@@ -32,21 +32,21 @@ from affine import Affine
 from rasterio import features
 from rasterio.errors import RasterioError
 
-from gies import classify as cls_mod
+from gies.methods import schemes as cls_mod
 from gies.config import LoadedPipeline, load_pipeline
 from gies.errors import DataQualityWarning, ExportError, GiesError, GiesWarning, LayerError
 from gies.grid import Grid
-from gies.io.publish import context_from_manifest, publish
 from gies.io.rasters import RasterOutput, open_output, write_rasters
 from gies.io.stream import write_windows
 from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.tables import write_tables
-from gies.cache import LayerCache, folder_size, layer_key
-from gies.model import Model, build_model, cacheable, harmonise_layers, scheme_of
-from gies.plan import Plan, check_data, plan
-from gies.profile import CLASSES
+from gies.io.cache import LayerCache, folder_size, layer_key
+from gies.methods.class_limits import CLASSES
+from gies.publish import context_from_manifest, publish
+from gies.stages.model import Model, build_model, cacheable, harmonise_layers, scheme_of
+from gies.stages.plan import Plan, check_data, plan
 from gies.resources import release_freed_memory
-from gies.zonal import ZoneSums
+from gies.stages.zonal import ZoneSums
 
 __all__ = ["run", "plan", "check_data", "RunResult", "Plan", "rasterize_mask"]
 
@@ -109,7 +109,7 @@ def _warm_kernels() -> None:
 
     def warm():
         try:
-            from gies import _scorejit
+            from gies.kernels import cells as _scorejit
 
             _scorejit.count_valid(np.zeros(1, dtype=np.float32))
         except Exception:  # noqa: BLE001 - only a head start; the run reports real errors
@@ -154,7 +154,7 @@ class CellCounts:
 
 
 def _count_block(*blocks):
-    from gies import _scorejit
+    from gies.kernels import cells as _scorejit
 
     out = np.empty((len(blocks), 1, 1), dtype=np.int64)
     for i, b in enumerate(blocks):
@@ -289,8 +289,8 @@ def _threads(pl: Plan, workers: int | None, memory_limit: int | None) -> dict:
     """The local scheduler's threads for this plan (see :mod:`gies.resources`)."""
     import os
 
-    from gies import harmonise as hz
     from gies import resources
+    from gies.stages import harmonise as hz
 
     cfg = pl.pipeline.config
     grids: dict = {}

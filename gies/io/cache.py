@@ -29,7 +29,7 @@ __all__ = ["LayerCache", "layer_key", "folder_size"]
 def layer_key(*, version: str, spec: dict, extra_specs: list[dict], grid, chunk: int,
               digests: list[str], engine: str = "gies") -> str:
     """The cache key of one harmonised layer (see module docstring)."""
-    from gies import harmonise
+    from gies.stages import harmonise
 
     payload = {
         "gies": version,

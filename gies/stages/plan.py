@@ -18,11 +18,11 @@ import numpy as np
 from rasterio.errors import RasterioError
 from shapely.ops import unary_union
 
-from gies import harmonise as hz
 from gies.config import LoadedPipeline
 from gies.errors import ConfigError, GiesWarning, LayerError, UnitError
 from gies.grid import Grid
 from gies.io.read import RasterInfo, raster_info, read_sample, read_vector
+from gies.stages import harmonise as hz
 
 __all__ = ["Plan", "plan", "check_data", "parse_where"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gies.classify import CLASS_COLOURS, NODATA, OUTSIDE
-from gies.io.maps import factor_colour
+from gies.methods.schemes import CLASS_COLOURS, NODATA, OUTSIDE
+from gies.publish.maps import factor_colour
 
 __all__ = ["write_report"]
 

@@ -1,40 +1,39 @@
-"""Combination: several factor score layers -> one overall score and a limiting-factor layer.
+"""Score combination rules: several factor score layers -> one overall score and a
+limiting-factor layer.
 
-Pure, lazy functions registered under the names a pipeline's ``combine.rule`` uses.
+Each rule takes ``{factor: score layer}`` (scores in [0, 1], on one grid) and returns
+``(score, limiting)``: a float32 score in [0, 1] (NaN where any factor is NaN: an unknown
+factor could change the result) and a uint8 layer naming the lowest-scoring factor
+(1-based, first on ties; 0 = :data:`NO_LIMITATION` where that score is 1 or the result is
+NaN). For the compensatory and "OR"-like rules (means, fuzzy OR/sum/gamma, OWA) the
+lowest-scoring factor is not the sole cause of the result; it is reported as the factor
+that pulls the result down most. Weights are always explicit (never derived from the data)
+and normalised to sum 1. Pure, lazy functions registered in
+:data:`gies.methods.registry.RULES` under the names a pipeline's ``combine.rule`` uses.
+(Rules on FAO *classes*, such as maximum limitation: :mod:`gies.methods.fao`.)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from gies.grid import assert_on_grid, grid_of
+from gies.methods._layers import finish, is_dask, stack_layers
+from gies.methods.registry import RULES
 
-__all__ = ["minimum", "maximum_limitation", "RULES", "NO_LIMITATION"]
+__all__ = ["minimum", "weighted_mean", "weighted_geometric_mean", "product", "fuzzy_or",
+           "fuzzy_and", "fuzzy_sum", "fuzzy_gamma", "owa", "grouped", "normalise_weights",
+           "NO_LIMITATION"]
 
 NO_LIMITATION = 0
 """Limiting-factor code of a cell that no factor limits (every factor at its optimum)."""
 
 
-def _stack(layers: Mapping[str, xr.DataArray]) -> xr.DataArray:
-    if not layers:
-        raise ValueError("nothing to combine: no factors")
-    first = next(iter(layers.values()))
-    assert_on_grid(grid_of(first), *layers.values())
-    return xr.concat(list(layers.values()), dim="factor", coords="minimal", compat="override")
-
-
-def _finish(template: xr.DataArray, data, name: str, units: str, extra: dict) -> xr.DataArray:
-    out = template.copy(data=data)
-    out.name = name
-    out.attrs = {"grid": template.attrs["grid"], "units": units, **extra}
-    return out
-
-
+@RULES.register("minimum")
 def minimum(scores: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
     """Limiting-factor combination (Liebig's law; ECOCROP; Sys et al. 1993).
 
@@ -59,11 +58,13 @@ def minimum(scores: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataAr
     first = next(iter(scores.values()))
     assert_on_grid(grid_of(first), *scores.values())
     arrays = [s.transpose(*first.dims).data for s in scores.values()]
-    if any(isinstance(a, dsa.Array) for a in arrays):
+    if any(is_dask(a) for a in arrays):
+        import dask.array as dsa
+
         # one fused task per chunk computes both outputs (no stacked copy, no dask argmin
         # reduction tree); the two slices share it within a compute
-        ref = next(a for a in arrays if isinstance(a, dsa.Array))
-        arrays = [(a if isinstance(a, dsa.Array) else dsa.from_array(np.asarray(a), chunks=ref.chunks))
+        ref = next(a for a in arrays if is_dask(a))
+        arrays = [(a if is_dask(a) else dsa.from_array(np.asarray(a), chunks=ref.chunks))
                   .rechunk(ref.chunks) for a in arrays]
         both = dsa.map_blocks(_min_argmin_np, *arrays, dtype=np.float32, new_axis=0,
                               chunks=((2,),) + ref.chunks, meta=np.array((), dtype=np.float32))
@@ -73,91 +74,24 @@ def minimum(scores: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataAr
         score, limiting = res[0], res[1].astype(np.uint8)
     codes = {str(i + 1): n for i, n in enumerate(names)}
     return (
-        _finish(first, score, "suitability", "1", {"rule": "minimum"}),
-        _finish(first, limiting, "limiting_factor", "class", {"factors": codes}),
+        finish(first, score, "suitability", "1", {"rule": "minimum"}),
+        finish(first, limiting, "limiting_factor", "class", {"factors": codes}),
     )
 
 
 def _min_argmin_np(*blocks) -> np.ndarray:
     """``[min, 1-based argmin or NO_LIMITATION]`` of equally shaped blocks, stacked as float32
     (NaN in any block -> NaN and code 0; ties -> the first; minimum 1 -> code 0); one
-    compiled pass over the cells (:func:`gies._scorejit.min_argmin`)."""
-    from gies import _scorejit
+    compiled pass over the cells (:func:`gies.kernels.cells.min_argmin`)."""
+    from gies.kernels import cells
 
     dt = np.result_type(*[np.asarray(b).dtype for b in blocks])
     shape = np.shape(blocks[0])
     flat = tuple(np.ascontiguousarray(b, dtype=dt).reshape(-1) for b in blocks)
     out = np.empty((2,) + tuple(shape), dtype=np.float32)
     o = out.reshape(2, -1)
-    _scorejit.min_argmin(flat, float(NO_LIMITATION), o[0], o[1])
+    cells.min_argmin(flat, float(NO_LIMITATION), o[0], o[1])
     return out
-
-
-def maximum_limitation(classes: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
-    """FAO maximum-limitation rule: the overall class is the worst factor class.
-
-    Factor classes are codes 1=S1 ... 4=N and 0=no data. ``overall = max_i class_i``, and 0
-    where any factor is 0. The limiting factor is the first factor (in the order given) with
-    the worst class, or ``NO_LIMITATION`` where every factor is S1.
-
-    Examples
-    --------
-    >>> from gies.testing import make_layer
-    >>> import numpy as np
-    >>> t = make_layer(np.array([[1, 2, 3, 1]], dtype="uint8"))
-    >>> r = make_layer(np.array([[1, 3, 3, 0]], dtype="uint8"))
-    >>> c, lim = maximum_limitation({"t": t, "r": r})
-    >>> c.values.tolist(), lim.values.tolist()
-    ([[1, 3, 3, 0]], [[0, 2, 1, 0]])
-    """
-    stack = _stack(classes)
-    names = list(classes)
-    worst = stack.max("factor")
-    any_missing = (stack == 0).any("factor")
-    overall = xr.where(any_missing, 0, worst).astype(np.uint8)
-    idx = stack.argmax("factor").astype(np.uint8) + 1
-    limiting = xr.where(any_missing | (worst <= 1), NO_LIMITATION, idx).astype(np.uint8)
-    first = next(iter(classes.values()))
-    codes = {str(i + 1): n for i, n in enumerate(names)}
-    return (
-        _finish(first, overall.data, "classes", "class", {"rule": "maximum_limitation"}),
-        _finish(first, limiting.data, "limiting_factor", "class", {"factors": codes}),
-    )
-
-
-RULES: dict[str, Callable] = {"minimum": minimum, "maximum_limitation": maximum_limitation}
-
-
-# =========================================================================================
-# Method library (issue 4): more combination rules. Each takes ``{factor: score layer}``
-# (scores in [0, 1], on one grid) and returns ``(score, limiting)`` like :func:`minimum`:
-# a float32 score in [0, 1] (NaN where any factor is NaN: an unknown factor could change
-# the result) and a uint8 layer naming the lowest-scoring factor (1-based, first on ties;
-# 0 = ``NO_LIMITATION`` where that score is 1 or the result is NaN). For the compensatory
-# and "OR"-like rules (means, fuzzy OR/sum/gamma, OWA) the lowest-scoring factor is not the
-# sole cause of the result; it is reported as the factor that pulls the result down most.
-# Weights are always explicit (never derived from the data) and normalised to sum 1.
-# =========================================================================================
-
-
-__all__ += [
-    "weighted_mean",
-    "weighted_geometric_mean",
-    "product",
-    "fuzzy_or",
-    "fuzzy_and",
-    "fuzzy_sum",
-    "fuzzy_product",
-    "fuzzy_gamma",
-    "owa",
-    "grouped",
-    "normalise_weights",
-    "fao_subclasses",
-    "subclass_code_table",
-    "count_limiting",
-    "SUBCLASS_LETTERS",
-    "CLASS_SUMMARIES",
-]
 
 
 def normalise_weights(
@@ -199,8 +133,8 @@ def _result(scores: Mapping[str, xr.DataArray], stack, score, rule: str, extra=N
     limiting = _lowest(stack, score).transpose(*first.dims)
     codes = {str(i + 1): n for i, n in enumerate(scores)}
     return (
-        _finish(first, score.data, "suitability", "1", {"rule": rule, **(extra or {})}),
-        _finish(first, limiting.data, "limiting_factor", "class", {"factors": codes}),
+        finish(first, score.data, "suitability", "1", {"rule": rule, **(extra or {})}),
+        finish(first, limiting.data, "limiting_factor", "class", {"factors": codes}),
     )
 
 
@@ -209,6 +143,7 @@ def _weights_da(scores, weights) -> xr.DataArray:
     return xr.DataArray([w[n] for n in scores], dims="factor")
 
 
+@RULES.register("weighted_mean")
 def weighted_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapping[str, float]):
     """Weighted linear combination (WLC): ``score = sum_i w_i s_i`` with ``w`` normalised
     to sum 1 (:func:`normalise_weights`). Equal weights give the plain mean.
@@ -221,12 +156,13 @@ def weighted_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapping[str, f
     >>> s.values.tolist(), lim.values.tolist()
     ([[0.875, 0.375]], [[2, 2]])
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     score = (stack * _weights_da(scores, weights)).sum("factor", skipna=False)
     return _result(scores, stack, score, "weighted_mean",
                    {"weights": normalise_weights(weights, list(scores))})
 
 
+@RULES.register("weighted_geometric_mean")
 def weighted_geometric_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapping[str, float]):
     """Weighted geometric mean: ``score = prod_i s_i ** w_i`` (``w`` normalised); any
     factor at 0 with a positive weight gives 0. Reference: lsapy ``weighted_geomean``;
@@ -238,37 +174,28 @@ def weighted_geometric_mean(scores: Mapping[str, xr.DataArray], *, weights: Mapp
     >>> s.values.tolist()
     [[0.5, 0.0]]
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     w = _weights_da(scores, weights)
     score = (stack ** w).prod("factor", skipna=False)
     return _result(scores, stack, score, "weighted_geometric_mean",
                    {"weights": normalise_weights(weights, list(scores))})
 
 
+@RULES.register("product", aliases=("fuzzy_product",))
 def product(scores: Mapping[str, xr.DataArray]):
-    """Product ``prod_i s_i`` (GAEZ multiplicative reduction factors; ArcGIS Fuzzy Product).
+    """Product ``prod_i s_i`` (GAEZ multiplicative reduction factors; ArcGIS Fuzzy Overlay
+    *Product*, hence its alias ``fuzzy_product``).
 
     >>> from gies.testing import make_layer
     >>> s, _ = product({"a": make_layer([[0.5]]), "b": make_layer([[0.5]])})
     >>> s.values.tolist()
     [[0.25]]
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     return _result(scores, stack, stack.prod("factor", skipna=False), "product")
 
 
-def fuzzy_product(scores: Mapping[str, xr.DataArray]):
-    """ArcGIS Fuzzy Overlay *Product*: ``prod_i s_i`` (same as :func:`product`).
-
-    >>> from gies.testing import make_layer
-    >>> s, _ = fuzzy_product({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})
-    >>> round(float(s[0, 0]), 3)
-    0.2
-    """
-    stack = _stack(scores)
-    return _result(scores, stack, stack.prod("factor", skipna=False), "fuzzy_product")
-
-
+@RULES.register("fuzzy_or")
 def fuzzy_or(scores: Mapping[str, xr.DataArray]):
     """ArcGIS Fuzzy Overlay *Or*: ``max_i s_i``.
 
@@ -276,10 +203,11 @@ def fuzzy_or(scores: Mapping[str, xr.DataArray]):
     >>> fuzzy_or({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})[0].values.tolist()
     [[0.5]]
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     return _result(scores, stack, stack.max("factor", skipna=False), "fuzzy_or")
 
 
+@RULES.register("fuzzy_and")
 def fuzzy_and(scores: Mapping[str, xr.DataArray]):
     """ArcGIS Fuzzy Overlay *And*: ``min_i s_i`` (the values of :func:`minimum`).
 
@@ -287,10 +215,11 @@ def fuzzy_and(scores: Mapping[str, xr.DataArray]):
     >>> fuzzy_and({"a": make_layer([[0.5]]), "b": make_layer([[0.4]])})[1].values.tolist()
     [[2]]
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     return _result(scores, stack, stack.min("factor", skipna=False), "fuzzy_and")
 
 
+@RULES.register("fuzzy_sum")
 def fuzzy_sum(scores: Mapping[str, xr.DataArray]):
     """ArcGIS Fuzzy Overlay *Sum* (algebraic sum): ``1 - prod_i (1 - s_i)``.
 
@@ -298,10 +227,11 @@ def fuzzy_sum(scores: Mapping[str, xr.DataArray]):
     >>> fuzzy_sum({"a": make_layer([[0.5]]), "b": make_layer([[0.5]])})[0].values.tolist()
     [[0.75]]
     """
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     return _result(scores, stack, 1.0 - (1.0 - stack).prod("factor", skipna=False), "fuzzy_sum")
 
 
+@RULES.register("fuzzy_gamma")
 def fuzzy_gamma(scores: Mapping[str, xr.DataArray], *, gamma: float = 0.9):
     """ArcGIS Fuzzy Overlay *Gamma*: ``(fuzzy sum)^gamma * (fuzzy product)^(1 - gamma)``,
     ``0 <= gamma <= 1`` (ArcGIS default 0.9; gamma 1 = sum, 0 = product).
@@ -315,7 +245,7 @@ def fuzzy_gamma(scores: Mapping[str, xr.DataArray], *, gamma: float = 0.9):
     gamma = float(gamma)
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"fuzzy_gamma: gamma must be in [0, 1], got {gamma}")
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     fsum = 1.0 - (1.0 - stack).prod("factor", skipna=False)
     fprod = stack.prod("factor", skipna=False)
     return _result(scores, stack, fsum**gamma * fprod ** (1.0 - gamma), "fuzzy_gamma",
@@ -326,6 +256,7 @@ def _sorted_desc(block: np.ndarray) -> np.ndarray:
     return -np.sort(-block, axis=-1)
 
 
+@RULES.register("owa")
 def owa(scores: Mapping[str, xr.DataArray], *, order_weights: list[float]):
     """Ordered weighted average (Yager 1988; TerrSet MCE OWA, Jiang & Eastman 2000):
     sort each cell's factor scores from highest to lowest, ``s_(1) >= ... >= s_(n)``, then
@@ -343,7 +274,7 @@ def owa(scores: Mapping[str, xr.DataArray], *, order_weights: list[float]):
     v = normalise_weights({str(i): w for i, w in enumerate(order_weights)})
     if len(v) != len(names):
         raise ValueError(f"owa: {len(v)} order weights for {len(names)} factors")
-    stack = _stack(scores)
+    stack = stack_layers(scores)
     ordered = xr.apply_ufunc(
         _sorted_desc, stack, input_core_dims=[["factor"]], output_core_dims=[["factor"]],
         dask="parallelized", output_dtypes=[stack.dtype],
@@ -355,6 +286,7 @@ def owa(scores: Mapping[str, xr.DataArray], *, order_weights: list[float]):
     return _result(scores, stack, score, "owa", {"order_weights": ow})
 
 
+@RULES.register("grouped")
 def grouped(
     scores: Mapping[str, xr.DataArray],
     *,
@@ -383,8 +315,10 @@ def grouped(
     missing = [f for f in scores if f not in groups]
     if missing:
         raise ValueError(f"grouped: factors without a group: {missing}")
-    if within not in RULES or across not in RULES or within == "grouped" or across == "grouped":
-        raise ValueError(f"grouped: unknown rule {within!r} or {across!r} ({', '.join(RULES)})")
+    for key, rule in (("within", within), ("across", across)):
+        if rule not in RULES or RULES.canonical(rule) == "grouped":
+            raise ValueError(f"grouped: {key}: " + (RULES.unknown(rule) if rule not in RULES
+                             else "'grouped' cannot be nested"))
     members: dict[str, dict[str, xr.DataArray]] = {}
     for f, layer in scores.items():
         members.setdefault(groups[f], {})[f] = layer
@@ -397,112 +331,3 @@ def grouped(
         params["weights"] = weights
     return RULES[across](group_scores, **params)
 
-
-# -- FAO subclasses --------------------------------------------------------------------
-SUBCLASS_LETTERS = "cnstw"
-"""FAO subclass letters and their bit (1 << position): c climate 1, n nutrients 2,
-s soil 4, t topography 8, w wetness/water 16."""
-
-
-def subclass_code_table() -> dict[int, str]:
-    """All subclass codes and labels: ``{0: 'no data', 1: 'S1', 65: 'S2c', ...}``.
-
-    Encoding (uint8): ``0`` no data; ``1`` S1 (FAO gives S1 no subclass); otherwise
-    ``code = 32 * class + mask`` with class 2 = S2, 3 = S3, 4 = N and ``mask`` the sum of the
-    bits of the limiting groups' letters (c 1, n 2, s 4, t 8, w 16), so ``class = code // 32``
-    and ``mask = code % 32``; codes 65..159, letters written in the order c n s t w (S3 with
-    nutrients and topography: 32*3 + 2 + 8 = 106 = ``S3nt``). The table depends on nothing
-    but this encoding.
-
-    >>> t = subclass_code_table()
-    >>> t[1], t[65], t[106], t[159], len(t)
-    ('S1', 'S2c', 'S3nt', 'Ncnstw', 95)
-    """
-    table = {0: "no data", 1: "S1"}
-    for cls, name in ((2, "S2"), (3, "S3"), (4, "N")):
-        for mask in range(1, 32):
-            letters = "".join(ch for i, ch in enumerate(SUBCLASS_LETTERS) if mask & (1 << i))
-            table[32 * cls + mask] = name + letters
-    return table
-
-
-def fao_subclasses(
-    classes: Mapping[str, xr.DataArray], *, groups: Mapping[str, str]
-) -> tuple[xr.DataArray, dict[int, str]]:
-    """FAO suitability subclass per cell (FAO 1976 ch. 3: subclass letters name the kinds of
-    limitation that set the class).
-
-    ``classes``: factor -> class layer (1 S1 ... 4 N, 0 no data); ``groups``: factor ->
-    letter among ``c n s t w``. The overall class is the worst factor class (maximum
-    limitation; 0 where any factor is 0); the subclass letters are the groups of *every*
-    factor at that worst class. Returns ``(codes uint8, code table)``; see
-    :func:`subclass_code_table` for the encoding.
-
-    >>> from gies.testing import make_layer
-    >>> import numpy as np
-    >>> u8 = lambda v: make_layer(np.array([v], dtype="uint8"))
-    >>> codes, table = fao_subclasses({"t": u8([1, 2, 3, 3]), "ph": u8([1, 1, 3, 0]),
-    ...                                "slope": u8([1, 2, 2, 1])},
-    ...                               groups={"t": "c", "ph": "n", "slope": "t"})
-    >>> [table[int(c)] for c in codes.values[0]]
-    ['S1', 'S2ct', 'S3cn', 'no data']
-    """
-    bad = {f: g for f, g in groups.items() if g not in SUBCLASS_LETTERS or len(g) != 1}
-    missing = [f for f in classes if f not in groups]
-    if bad or missing:
-        raise ValueError(f"fao_subclasses: every factor needs one letter of "
-                         f"{SUBCLASS_LETTERS!r}; missing {missing}, invalid {bad}")
-    stack = _stack(classes).astype(np.int16)
-    worst = stack.max("factor")
-    any_missing = (stack == 0).any("factor")
-    bits = xr.DataArray([1 << SUBCLASS_LETTERS.index(groups[f]) for f in classes], dims="factor")
-    at_worst = (stack == worst)
-    # OR of the bits of the factors at the worst class (sum of distinct bits via max per bit)
-    mask = xr.zeros_like(worst)
-    for b in (1, 2, 4, 8, 16):
-        mask = mask + b * (at_worst & (bits == b)).any("factor")
-    code = xr.where(worst <= 1, 1, 32 * worst + mask)
-    code = xr.where(any_missing, 0, code).astype(np.uint8)
-    first = next(iter(classes.values()))
-    table = subclass_code_table()
-    out = _finish(first, code.transpose(*first.dims).data, "subclasses", "class",
-                  {"codes": {str(k): v for k, v in table.items()}, "groups": dict(groups)})
-    return out, table
-
-
-def count_limiting(classes: Mapping[str, xr.DataArray]) -> xr.DataArray:
-    """Number of factors at the worst (overall) class, per cell (uint8); 0 where the
-    overall class is S1 (nothing limits) or any factor has no data (class 0).
-
-    >>> from gies.testing import make_layer
-    >>> import numpy as np
-    >>> u8 = lambda v: make_layer(np.array([v], dtype="uint8"))
-    >>> count_limiting({"a": u8([1, 3, 2, 0]), "b": u8([1, 3, 3, 2])}).values.tolist()
-    [[0, 2, 1, 0]]
-    """
-    stack = _stack(classes)
-    worst = stack.max("factor")
-    n = (stack == worst).sum("factor")
-    n = xr.where((stack == 0).any("factor") | (worst <= 1), 0, n).astype(np.uint8)
-    first = next(iter(classes.values()))
-    return _finish(first, n.transpose(*first.dims).data, "n_limiting", "1", {})
-
-
-RULES.update({
-    "weighted_mean": weighted_mean,
-    "weighted_geometric_mean": weighted_geometric_mean,
-    "product": product,
-    "fuzzy_or": fuzzy_or,
-    "fuzzy_and": fuzzy_and,
-    "fuzzy_sum": fuzzy_sum,
-    "fuzzy_product": fuzzy_product,
-    "fuzzy_gamma": fuzzy_gamma,
-    "owa": owa,
-    "grouped": grouped,
-})
-
-CLASS_SUMMARIES: dict[str, Callable] = {
-    "fao_subclasses": fao_subclasses,
-    "count_limiting": count_limiting,
-}
-"""Summaries of factor *class* layers (not scores), registered by output name."""

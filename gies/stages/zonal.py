@@ -39,7 +39,7 @@ import xarray as xr
 from shapely.geometry import box
 
 from gies.area import cell_areas, uniform_cell_area
-from gies.classify import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
+from gies.methods.schemes import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.grid import Grid, assert_on_grid
 from gies.io.gdal import block_cache
 
@@ -130,7 +130,7 @@ class _Acc:
         own consecutive cells) with the weights ``w`` (one per cell of the segments, or one
         number for all): one compiled pass over the cells for every sum
         (:func:`gies._zonaljit.accumulate`)."""
-        from gies import _zonaljit
+        from gies.kernels import zonal as _zonaljit
 
         n = np.size(cls)
         uniform = np.ndim(w) == 0
@@ -185,7 +185,7 @@ def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
     """Cell indices (row-major in the block) and covered fractions of each polygon of
     ``geoms`` (shapely, in the grid's CRS) over block rows r0:r1, cols c0:c1, computed
     exactly by :func:`gies._coverjit.coverage_cells` over each polygon's bounding window."""
-    from gies import _coverjit
+    from gies.kernels import coverage as _coverjit
 
     t = grid.transform
     x0, y0 = t.c + c0 * t.a, t.f + r0 * t.e
@@ -387,7 +387,7 @@ def _gaez_si(hist: np.ndarray, area: float) -> float:
     """GAEZ suitability index of a zone (0-100) from its score histogram: the shares of the
     zone's area with score >= 0.8 (VS), 0.6-0.8 (S), 0.4-0.6 (MS) and 0.2-0.4 (mS), the score
     read as the share of the maximum attainable yield (:func:`gies.classify.gaez_si`)."""
-    from gies.classify import gaez_si
+    from gies.methods.schemes import gaez_si
 
     if area <= 0:
         return float("nan")

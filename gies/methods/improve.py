@@ -9,7 +9,7 @@ steps an intervention gains: ``+`` one class, ``++`` two, ``+++`` three, ``NA`` 
 (``intervention = FALSE``: not improvable, e.g. temperature, texture).
 
 Encoding of the N split (FAO 1976 ch. 3: N1 currently not suitable, N2 permanently not
-suitable), chosen to keep :mod:`gies.classify` codes meaning what they mean::
+suitable), chosen to keep :mod:`gies.methods.schemes` codes meaning what they mean::
 
     1 S1, 2 S2, 3 S3           as in classify.py (actual class)
     4 N1  currently not suitable: actual N, potential class better than N (improvable)
@@ -24,7 +24,7 @@ suitable, 5 not suitable). Actual and potential class layers themselves use code
 Improvement of one factor class by ``steps`` classes: ``improved = max(1, class - steps)``
 (so 3 steps lift any class to S1: "irrigation removes the rainfall limitation" is
 ``steps=3``). The overall potential class is then the maximum limitation of the improved
-factor classes (:func:`gies.combine.maximum_limitation`).
+factor classes (:func:`gies.methods.fao.maximum_limitation`).
 """
 
 from __future__ import annotations
