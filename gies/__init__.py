@@ -28,7 +28,8 @@ __version__ = "0.1.0"
 #: Names served lazily (PEP 562): ``gies.runner`` pulls in dask, xarray, pandas,
 #: geopandas, rasterio and numba, which ``import gies`` / ``gies --version`` and
 #: validating a pipeline do not need.
-_LAZY = {"run": "gies.runner", "RunResult": "gies.runner"}
+_LAZY = {"run": "gies.runner", "RunResult": "gies.runner", "validate": "gies.api",
+         "build": "gies.api", "Report": "gies.api"}
 
 
 def __getattr__(name: str):

@@ -23,10 +23,8 @@ log = logging.getLogger("gies")
 
 
 class _Progress:
-    """Stage lines and a bar of chunks done (rich, with ETA) on stderr; silent when quiet.
-
-    The bar itself is drawn by the pass (:class:`gies.io.rasters.ChunkBar`, locally and
-    on a cluster) on :attr:`console`."""
+    """Stage lines and a bar of chunks done (rich, with ETA) on stderr; silent when quiet
+    (the :class:`gies.runner.Progress` of a command-line run)."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -39,6 +37,31 @@ class _Progress:
     def stage(self, name: str) -> None:
         if not self.quiet:
             self.console.print(f"[bold cyan]»[/] {name}")
+
+    def bar(self, total: int, what: str):
+        return _Bar(self.console, total, what) if not self.quiet else _Bar(None, total, what)
+
+
+class _Bar:
+    """A transient rich progress bar with ETA (nothing without a console)."""
+
+    def __init__(self, console, total: int, what: str):
+        self.bar = None
+        if console is not None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(f"  {what}", BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=console, transient=True)
+            self.task = self.bar.add_task(what, total=total)
+            self.bar.start()
+
+    def advance(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -117,17 +140,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from gies.config import load_pipeline
-    from gies.stages.plan import check_data, plan
+    from gies.api import validate
 
-    p = load_pipeline(args.pipeline)
-    pl = plan(p)
-    problems = check_data(pl)
-    if problems:
-        raise GiesError("\n".join(problems))
+    report = validate(args.pipeline)
+    report.raise_for_problems()
     if not args.quiet:
-        print(f"{args.pipeline}: valid. Grid {pl.grid!r}; {len(pl.infos)} layers; "
-              f"{len(pl.zones)} zones; product {p.profile.product} / {p.config.product.limit_set}")
+        print(report)
     return 0
 
 
@@ -230,6 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: Library parameters and the command-line options that set them.
+_FLAGS = {"memory_limit": "--memory-limit", "workers": "--workers", "scheduler": "--scheduler"}
+
+
+def _flags(exc: GiesError) -> str:
+    """The message of ``exc`` with the library's parameter names as the options a user
+    typed (``memory_limit`` -> ``--memory-limit``)."""
+    from gies.errors import ParameterError
+
+    return exc.named(_FLAGS) if isinstance(exc, ParameterError) else str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gies`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -237,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GiesError as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
+        lines = _flags(exc).splitlines() or [type(exc).__name__]
         print(f"gies: error: {lines[0]}", file=sys.stderr)
         for line in lines[1:]:
             print(f"gies: error: {line}", file=sys.stderr)

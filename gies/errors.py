@@ -15,8 +15,15 @@ __all__ = [
     "UnitError",
     "GridMismatchError",
     "ExportError",
+    "DataError",
+    "ParameterError",
     "GiesWarning",
     "DataQualityWarning",
+    "CoverageWarning",
+    "FactorDroppedWarning",
+    "UnmatchedValueWarning",
+    "GeometryRepairedWarning",
+    "EmptyZoneWarning",
 ]
 
 
@@ -43,7 +50,12 @@ class ProfileError(ConfigError):
 
 
 class LayerError(GiesError, OSError):
-    """An input layer is missing, unreadable, or unusable (no CRS, no overlap, ...)."""
+    """An input file is missing, unreadable, or unusable (no CRS, no overlap, ...)."""
+
+
+class DataError(GiesError, ValueError):
+    """The content of the data cannot give a result: a layer with no valid cell in the AOI,
+    codes a lookup table lacks, every factor dropped by the quality checks, ..."""
 
 
 class UnitError(GiesError, ValueError):
@@ -58,9 +70,46 @@ class ExportError(GiesError, OSError):
     """An output could not be written (folder not writable, disk full, ...)."""
 
 
+class ParameterError(GiesError, ValueError):
+    """A function was called with a wrong argument. The message names each parameter as
+    ``{name}`` in ``template``; ``str()`` spells it as the parameter, :meth:`named` as the
+    caller knows it (the command line names its options: ``--memory-limit``)."""
+
+    def __init__(self, template: str, *, parameters: tuple[str, ...] = ()):
+        self.template, self.parameters = template, tuple(parameters)
+        super().__init__(self.named({}))
+
+    def named(self, names: dict[str, str]) -> str:
+        """The message with each parameter called ``names.get(parameter, parameter)``."""
+        try:
+            return self.template.format(**{p: names.get(p, p) for p in self.parameters})
+        except (KeyError, IndexError, ValueError):  # braces of a quoted value, not a name
+            return self.template
+
+
 class GiesWarning(UserWarning):
     """Base class of gies warnings; every one is also recorded in the run manifest."""
 
 
 class DataQualityWarning(GiesWarning):
     """Input values were corrected, masked or dropped because they were implausible."""
+
+
+class CoverageWarning(DataQualityWarning):
+    """A layer covers only part of the AOI (``coverage: warn``): the rest is no data."""
+
+
+class FactorDroppedWarning(DataQualityWarning):
+    """A factor was dropped: too many of its layer's cells failed the quality checks."""
+
+
+class UnmatchedValueWarning(DataQualityWarning):
+    """Cells matched no class range and were classed by the nearest range."""
+
+
+class GeometryRepairedWarning(DataQualityWarning):
+    """Invalid polygons were repaired (``make_valid``)."""
+
+
+class EmptyZoneWarning(GiesWarning):
+    """Zones have no pixel inside the AOI and grid (their rows are kept, flagged empty)."""

@@ -1,7 +1,7 @@
 """How many threads a local run may use within a memory limit (``gies run --memory-limit``).
 
 The chunking is fixed by the pipeline (``processing.chunk``) and the warp tiles by the grid
-(:data:`gies.harmonise.WARP_TILE`), so a memory limit never changes a result: it only
+(:data:`gies.grid.WARP_TILE`), so a memory limit never changes a result: it only
 bounds how many chunks are in flight, i.e. the number of threads of the local scheduler.
 
 Peak memory of a run ≈ ``base + threads × per_thread`` with
@@ -25,7 +25,7 @@ import functools
 import os
 import re
 
-from gies.errors import GiesError
+from gies.errors import ParameterError
 
 #: Interpreter, libraries, GDAL's write cache, COG copy buffers (MiB).
 BASE_MB = 500
@@ -48,7 +48,8 @@ def parse_size(text: str | int | float) -> int:
         return int(text)
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
     if not m or m.group(2).lower() not in _UNITS:
-        raise GiesError(f"--memory-limit: cannot read {text!r}; give e.g. 2GB, 1.5GiB or 800MB")
+        raise ParameterError(f"{{memory_limit}}: cannot read {text!r}; give e.g. 2GB, 1.5GiB or "
+                             "800MB", parameters=("memory_limit",))
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
@@ -67,10 +68,10 @@ def threads_within(limit: int, *, base: int, per_thread: int, cores: int | None 
     fit = (limit - base) // per_thread
     if fit < 1:
         need = (base + per_thread) / 1e6
-        raise GiesError(
-            f"--memory-limit {limit / 1e6:,.0f} MB: this pipeline needs about {need:,.0f} MB "
+        raise ParameterError(
+            f"{{memory_limit}} {limit / 1e6:,.0f} MB: this pipeline needs about {need:,.0f} MB "
             f"for one thread (processing.chunk and the warp tiles); raise the limit or lower "
-            "processing.chunk")
+            "processing.chunk", parameters=("memory_limit",))
     return int(min(want, fit))
 
 

@@ -17,16 +17,15 @@ How a value exactly on a limit shared by two classes is classed is decided by th
 
 from __future__ import annotations
 
-import csv
-import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from gies.config.messages import Problem, format_problems, pydantic_problems
 from gies.config.yamlio import LoadedYaml, load_yaml
 from gies.errors import ProfileError, UnitError
-from gies.methods.class_limits import CLASSES, ClassLimits, parse_range
+from gies.methods.class_limits import ClassLimits
 from gies.methods.registry import CURVES, check_call, sample_layer
 from gies.units import parse_unit
 
@@ -35,7 +34,6 @@ __all__ = [
     "LimitSet",
     "FactorDef",
     "load_profile",
-    "read_lumens_table",
     "SHIPPED",
     "search_path",
     "find_profile",
@@ -44,6 +42,7 @@ __all__ = [
 
 #: The product profiles shipped with gies (package data).
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "products"
+
 
 class FactorDef(BaseModel):
     """One factor a product responds to."""
@@ -107,6 +106,12 @@ class Profile(BaseModel):
     limit_sets: dict[str, LimitSet] = Field(min_length=1)
     caveats: list[str] = []
     path: Path | None = None
+    _yaml: LoadedYaml | None = PrivateAttr(default=None)
+
+    @property
+    def loaded_yaml(self) -> LoadedYaml | None:
+        """The profile file as loaded (its lines, for messages), when loaded from a file."""
+        return self._yaml
 
     def class_limits(self, set_name: str, factor: str) -> ClassLimits:
         """Parsed class limits of ``factor`` in limit set ``set_name``."""
@@ -120,83 +125,52 @@ class Profile(BaseModel):
         return (f"<Profile {self.product!r} ({self.species}): {len(self.factors)} factors; "
                 f"limit sets {sets}>")
 
+    __str__ = __repr__
+
     def trapezoid(self, set_name: str, factor: str) -> tuple[float | None, ...]:
         """ECOCROP limits ``(abs min, opt min, opt max, abs max)`` of ``factor``."""
         return tuple(self.limit_sets[set_name].limits[factor])  # type: ignore[return-value]
 
 
-def _check_limit_set(profile: Profile, name: str, ls: LimitSet, y: LoadedYaml) -> list[str]:
+def _check_limit_set(profile: Profile, name: str, ls: LimitSet) -> list[Problem]:
+    """Every limit of a limit set dry-run with its curve (see the module docstring)."""
     problems = []
+    if ls.source not in profile.sources:
+        problems.append(Problem(("limit_sets", name, "source"),
+                                f"source {ls.source!r} is not in 'sources'"))
     for factor, value in ls.limits.items():
         loc = ("limit_sets", name, "limits", factor)
-        where = f"{y.where(loc)}: limit_sets.{name}.limits.{factor}"
         if factor not in profile.factors:
-            problems.append(f"{where}: not a factor of this profile ({', '.join(profile.factors)})")
+            problems.append(Problem(loc, f"not a factor of this profile ({', '.join(profile.factors)})"))
             continue
-        if ls.source not in profile.sources:
-            problems.append(f"{y.where(('limit_sets', name))}: source {ls.source!r} is not in 'sources'")
         try:
             params = ls.params(factor)
         except ProfileError as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append(Problem(loc, str(exc)))
             continue
         problem = check_call(CURVES[ls.method], sample_layer(), params)
         if problem:
-            problems += [f"{where}: {line}" for line in problem.splitlines()]
+            problems.append(Problem(loc, problem))
     return problems
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Load and fully validate a product profile; all problems are reported together."""
+    """Load and fully validate a product profile; all problems are reported together, each
+    as ``file:line: key.path: message`` (:class:`~gies.errors.ProfileError`)."""
     y = load_yaml(path)
+    if not isinstance(y.data, dict):
+        raise ProfileError(f"{y.path}: expected a mapping of keys at the top level")
     try:
-        profile = Profile.model_validate({**y.data, "path": Path(path)} if isinstance(y.data, dict) else y.data)
+        profile = Profile.model_validate({**y.data, "path": Path(path)})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            problems.append(f"{y.where(loc)}: {'.'.join(map(str, loc))}: {err['msg']}")
-        raise ProfileError(problems) from None
+        raise ProfileError(format_problems(pydantic_problems(exc, Profile), y)) from None
+    profile._yaml = y
     problems = []
     for name, ls in profile.limit_sets.items():
-        problems += _check_limit_set(profile, name, ls, y)
+        problems += _check_limit_set(profile, name, ls)
     if problems:
-        raise ProfileError(problems)
+        raise ProfileError(format_problems(problems, y))
     return profile
-
-
-def read_lumens_table(path: str | Path, *, drop_invalid: bool = False) -> tuple[dict, list[str]]:
-    """Read a LUMENS/LaSEM crop table (``name_common,name_sp,class,name_parameter,value,unit``).
-
-    Returns ``({parameter: {"units": unit, "limits": {class: [ranges]}}}, dropped)``.
-    Category rows (texture, drainage, peat maturity codes) are skipped: they need a lookup
-    layer, not ranges. A corrupted numeric cell raises :class:`ProfileError` naming the file,
-    row and cell, unless ``drop_invalid`` is set, in which case the whole parameter is dropped
-    and listed in ``dropped`` (never guessed).
-    """
-    path = Path(path)
-    params: dict[str, dict] = {}
-    bad: dict[str, str] = {}
-    categorical = re.compile(r"^[a-z_;]+$")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        for rowno, row in enumerate(csv.DictReader(fh), start=2):
-            name, cls, value = row["name_parameter"], row["class"].strip(), row["value"].strip()
-            if cls not in CLASSES:
-                raise ProfileError(f"{path}:{rowno}: class {cls!r} is not one of {CLASSES}")
-            if categorical.match(value):
-                continue
-            try:
-                parse_range(value)
-            except ValueError as exc:
-                bad.setdefault(name, f"{path}:{rowno}: {name} {cls}: {exc}")
-                continue
-            entry = params.setdefault(name, {"units": row["unit"].strip(), "limits": {}})
-            entry["limits"].setdefault(cls, []).append(value)
-    if bad and not drop_invalid:
-        raise ProfileError(list(bad.values()))
-    for name in bad:
-        params.pop(name, None)
-    return params, list(bad.values())
 
 
 # -- finding profiles --------------------------------------------------------------------------

@@ -23,18 +23,17 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LayerCache", "layer_key", "folder_size"]
+__all__ = ["LayerCache", "CacheWrite", "layer_key", "folder_size", "open_cached"]
 
 
 def layer_key(*, version: str, spec: dict, extra_specs: list[dict], grid, chunk: int,
-              digests: list[str], engine: str = "gies") -> str:
-    """The cache key of one harmonised layer (see module docstring)."""
-    from gies.stages import harmonise
-
+              digests: list[str], warp: list) -> str:
+    """The cache key of one harmonised layer (see module docstring); ``warp``: the warp's
+    parameters (tile, transformer tolerance, engine)."""
     payload = {
         "gies": version,
         # the warp itself: a change of algorithm must not reuse layers warped the old way
-        "warp": [harmonise.WARP_TILE, harmonise.WARP_TOLERANCE, engine],
+        "warp": list(warp),
         "spec": spec,
         "extra": extra_specs,
         "grid": [grid.crs, list(grid.transform)[:6], list(grid.shape)],
@@ -92,3 +91,68 @@ class LayerCache:
         size = folder_size(self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
         return size
+
+
+def open_cached(path: Path, grid, *, chunk: int, units: str, name: str):
+    """A cached harmonised layer, lazily, on ``grid`` (float32, NaN for no data)."""
+    import numpy as np
+    import rioxarray
+
+    da = rioxarray.open_rasterio(path, chunks={"y": chunk, "x": chunk}, masked=True,
+                                 lock=False).sel(band=1, drop=True).astype(np.float32)
+    da = da.drop_vars([c for c in da.coords if c not in ("x", "y")])
+    da = da.assign_coords(y=grid.y_coords, x=grid.x_coords)
+    da.attrs = {"grid": grid, "units": units, "cached": str(path)}
+    da.name = name
+    return da
+
+
+class CacheWrite:
+    """The harmonised layers a run adds to the cache: written in the run's pass (as
+    ``outputs()``), moved into the cache by :meth:`commit` once the run has succeeded,
+    removed by :meth:`abort` otherwise.
+
+    ``todo``: layer name -> key of the layers to add; ``layers``: the harmonised layers;
+    ``quality``: their quality counts (stored beside each layer).
+    """
+
+    def __init__(self, cache: LayerCache, todo: dict[str, str], layers: dict, quality: dict,
+                 reused: list[str]):
+        self.cache, self.todo, self.layers, self.quality = cache, todo, layers, quality
+        self.reused = sorted(reused)
+        self.staging: Path | None = None
+
+    def outputs(self) -> list:
+        """The cache files as outputs of the pass (compressed tiled GeoTIFFs, no COG copy)."""
+        import numpy as np
+
+        from gies.io.rasters import RasterOutput
+
+        if not self.todo:
+            return []
+        self.staging = self.cache.staging()
+        return [RasterOutput(self.staging / f"{k}.tif", self.layers[n], "float32", np.nan,
+                             f"harmonised layer {n}", str(self.layers[n].attrs.get("units", "")),
+                             cog=False)
+                for n, k in self.todo.items()]
+
+    def commit(self) -> None:
+        """Write each layer's counts and move the new entries into the cache."""
+        if self.staging is None:
+            return
+        for n, k in self.todo.items():
+            counts = {c: v for c, v in self.quality.get(n, {}).items()
+                      if c not in ("action", "removed_share")}
+            (self.staging / f"{k}.json").write_text(json.dumps(counts or {"valid": -1}),
+                                                    encoding="utf-8")
+        self.cache.commit(self.staging)
+
+    def abort(self) -> None:
+        """Forget the staged entries."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def manifest(self, enabled: bool) -> dict:
+        """The manifest's ``cache`` entry."""
+        return {"enabled": enabled, "folder": str(self.cache.folder), "reused": self.reused,
+                "added": sorted(self.todo), "bytes": folder_size(self.cache.folder)}

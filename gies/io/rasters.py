@@ -29,7 +29,7 @@ import xarray as xr
 from rasterio.windows import Window
 
 from gies.errors import ExportError
-from gies.grid import Grid
+from gies.grid import WARP_TILE, Grid, tile_shape, tile_spans
 from gies.io.gdal import block_cache
 from gies.resources import release_freed_memory
 
@@ -45,7 +45,8 @@ GDAL_CACHE_MB = 0
 #: (N=8000: one window; N=16000: four).
 WINDOW_CHUNKS = 64
 
-__all__ = ["RasterOutput", "write_rasters", "ChunkBar", "open_output", "write_categories", "read_categories"]
+__all__ = ["RasterOutput", "write_rasters", "progress_bar", "open_output", "write_categories",
+           "read_categories", "pass_windows"]
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _profile(grid: Grid, out: RasterOutput) -> dict:
     return prof
 
 
-def _open_raw(grid: Grid, out: RasterOutput, path: Path):
+def open_raw(grid: Grid, out: RasterOutput, path: Path):
     """``path`` opened for writing ``out`` (tiled, its band's description, units, tags and
     colours), for the pass locally and on a cluster alike."""
     ds = rasterio.open(path, "w", **_profile(grid, out))
@@ -118,22 +119,23 @@ def _predictor(out: RasterOutput) -> str:
 
 
 def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress=None,
-                  window_chunks: int | None = None) -> None:
+                  window_chunks: int | None = None, warp_tile=WARP_TILE) -> None:
     """Write every output in one pass, and store each dask array of ``sinks``
     (``(array, target)`` pairs, e.g. the block sums of :class:`gies.zonal.ZoneSums`, one
     element per block of the outputs) into its target in the same pass.
 
-    The pass runs window by window (:func:`_run_in_windows`: whole warp tiles, at most
-    ``window_chunks`` chunks, default :data:`WINDOW_CHUNKS`), so that the scheduler only ever
-    holds the tasks of one window: its memory does not grow with the size of the grid.
-    ``progress``: an object with a rich ``console`` (and ``quiet``) for a bar of chunks done.
+    The pass runs window by window (:func:`_run_in_windows`: whole warp tiles of
+    ``warp_tile`` pixels (:data:`gies.grid.WARP_TILE`), at most ``window_chunks``
+    chunks, default :data:`WINDOW_CHUNKS`), so that the scheduler only ever holds the tasks
+    of one window: its memory does not grow with the size of the grid. ``progress``: see
+    :func:`progress_bar`.
     """
     tmp_paths, datasets, targets, sources = [], [], [], []
     lock = threading.Lock()
     try:
         for out in outputs:
             tmp = out.path.with_suffix(".raw.tif") if out.cog else out.path
-            ds = _open_raw(grid, out, tmp)
+            ds = open_raw(grid, out, tmp)
             tmp_paths.append(tmp)
             datasets.append(ds)
             data = out.data.data
@@ -141,13 +143,11 @@ def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress
                 data = dsa.from_array(np.asarray(data), chunks=512)
             sources.append(data)
             targets.append(_BandWriter(ds, lock, out.dtype))
-        from gies.stages.harmonise import WARP_TILE, _tile_hw
-
         arrays = sources + [a for a, _ in sinks]
-        bar = ChunkBar(progress, sum(math.prod(a.numblocks) for a in arrays), "chunks")
+        bar = progress_bar(progress, sum(math.prod(a.numblocks) for a in arrays), "chunks")
         stored = dsa.store(arrays, [_Counted(t, bar) for t in targets + [t for _, t in sinks]],
                            lock=False, compute=False)
-        windows = _windows(sources[0].chunks[-2:], _tile_hw(WARP_TILE), window_chunks)
+        windows = pass_windows(sources[0].chunks[-2:], tile_shape(warp_tile), window_chunks)
         try:
             _run_in_windows(list(stored), windows)
         finally:
@@ -174,10 +174,8 @@ def _groups(chunks: tuple[int, ...], tile: int, most: int) -> list[range]:
     >>> _groups((512,) * 6, 1024, 1)     # a tile (2 chunks) is never cut
     [range(0, 2), range(2, 4), range(4, 6)]
     """
-    from gies.stages.harmonise import _tile_starts
-
     edges = np.cumsum((0,) + tuple(chunks))
-    tile_edges = {a for a, _ in _tile_starts(int(edges[-1]), tile)} | {int(edges[-1])}
+    tile_edges = {a for a, _ in tile_spans(int(edges[-1]), tile)} | {int(edges[-1])}
     groups, start, last = [], 0, 0
     for i in range(1, len(chunks) + 1):
         if int(edges[i]) not in tile_edges:
@@ -190,15 +188,15 @@ def _groups(chunks: tuple[int, ...], tile: int, most: int) -> list[range]:
     return groups
 
 
-def _windows(chunks: tuple[tuple[int, ...], tuple[int, ...]], tile: tuple[int, int],
+def pass_windows(chunks: tuple[tuple[int, ...], tuple[int, ...]], tile: tuple[int, int],
              max_chunks: int | None = None) -> list[tuple[range, range]]:
     """The pass's windows (row and column block indices, row-major): whole warp tiles,
     at most ``max_chunks`` blocks (:data:`WINDOW_CHUNKS`), as square as the tiles allow, so
     that a window of a large grid has the shape and the tasks of a small grid's whole pass.
 
-    >>> _windows(((1024,) * 8, (1024,) * 8), (1024, 4096), 64)   # N=8000: one window
+    >>> pass_windows(((1024,) * 8, (1024,) * 8), (1024, 4096), 64)   # N=8000: one window
     [(range(0, 8), range(0, 8))]
-    >>> len(_windows(((1024,) * 16, (1024,) * 16), (1024, 4096), 64))   # N=16000: 4 of 8×8
+    >>> len(pass_windows(((1024,) * 16, (1024,) * 16), (1024, 4096), 64))   # N=16000: 4 of 8×8
     4
     """
     most = WINDOW_CHUNKS if max_chunks is None else max_chunks
@@ -236,36 +234,27 @@ def _run_in_windows(stored: list[dsa.Array], windows: list[tuple[range, range]])
             dask.compute(*parts)
 
 
-class ChunkBar:
-    """A rich progress bar with ETA over ``total`` units (chunks, windows); silent without
-    a progress object with a ``console``, or when it is ``quiet``."""
-
-    def __init__(self, progress, total: int, what: str):
-        self.bar = None
-        console = getattr(progress, "console", None)
-        if console is not None and not getattr(progress, "quiet", True):
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self.bar = Progress(f"  {what}", BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), console=console, transient=True)
-            self.task = self.bar.add_task(what, total=total)
-            self.bar.start()
+class _NoBar:
+    """A progress bar that shows nothing."""
 
     def advance(self, n: int = 1) -> None:
-        """``n`` more done (thread-safe: rich's progress holds a lock)."""
-        if self.bar is not None:
-            self.bar.advance(self.task, n)
+        """Nothing to show."""
 
     def close(self) -> None:
-        """Remove the bar (it is transient)."""
-        if self.bar is not None:
-            self.bar.stop()
+        """Nothing to close."""
+
+
+def progress_bar(progress, total: int, what: str):
+    """The bar of ``progress`` over ``total`` units (``progress.bar(total, what)``, see
+    :class:`gies.runner.Progress`), or one that shows nothing."""
+    make = getattr(progress, "bar", None)
+    return make(total, what) if make is not None else _NoBar()
 
 
 class _Counted:
-    """A store target advancing a :class:`ChunkBar` once it has taken a block."""
+    """A store target advancing a progress bar once it has taken a block."""
 
-    def __init__(self, target, bar: ChunkBar):
+    def __init__(self, target, bar):
         self.target, self.bar = target, bar
 
     def __setitem__(self, key, value) -> None:
@@ -304,7 +293,7 @@ def _all_to_cog(jobs: list[tuple[Path, RasterOutput]]) -> None:
 
     def one(job):
         src, out = job
-        _to_cog(src, out, threads="ALL_CPUS")
+        to_cog(src, out, threads="ALL_CPUS")
         src.unlink()
 
     with ThreadPoolExecutor(max_workers=min(len(jobs), 8)) as pool:
@@ -328,7 +317,7 @@ benchmark's N=8000 score (256 MB of float32), COG copy CPU and size: ZSTD 1: 1.0
 LZW: 2.6 s, 220 MB."""
 
 
-def _to_cog(src: Path, out: RasterOutput, *, threads: str = "ALL_CPUS") -> None:
+def to_cog(src: Path, out: RasterOutput, *, threads: str = "ALL_CPUS") -> None:
     from rasterio.enums import Resampling
 
     try:

@@ -23,7 +23,8 @@ from gies.io.gdal import block_cache
 if TYPE_CHECKING:  # geopandas and rioxarray are imported where used (start-up time)
     import geopandas as gpd
 
-__all__ = ["RasterInfo", "raster_info", "open_raster", "read_vector", "read_sample"]
+__all__ = ["RasterInfo", "raster_info", "open_raster", "open_inputs", "read_vector",
+           "read_sample", "read_failure", "describe"]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,30 @@ def open_raster(
     return out
 
 
+def open_inputs(plan, *, skip=()) -> dict:
+    """The lazy layers a plan reads, on their own grids (no pixel is read): name -> the
+    layer's bands (:func:`open_raster`), or for a depth-weighted mean ``{(top, bottom):
+    layer}``. ``skip``: layers not needed (e.g. found in the layer cache), unless another
+    needed layer uses them as its mixed-unit indicator."""
+    need = {n for n in plan.layers if n not in skip}
+    need |= {plan.layers[n].spec.mixed_units.indicator for n in list(need)
+             if plan.layers[n].spec.mixed_units}
+    chunk = plan.chunk
+    out = {}
+    for name, lp in plan.layers.items():
+        if name not in need:
+            continue
+        spec = lp.spec
+        common = dict(chunk=chunk, kind=spec.kind, nodata=spec.nodata, scale=spec.scale,
+                      offset=spec.offset, key=lp.key, crs=spec.crs)
+        if lp.depths:
+            out[name] = {iv: open_raster(i, bands=[spec.band], **common)
+                         for iv, i in lp.depths.items()}
+        else:
+            out[name] = open_raster(lp.info, bands=list(lp.bands), **common)
+    return out
+
+
 def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
     """Read a vector file; errors name the key and say what to do."""
     import geopandas as gpd
@@ -248,3 +273,31 @@ def read_sample(
     g = Grid(info.grid.crs, Affine(t.a * cols / out_c, 0, t.c, 0, t.e * rows / out_r, t.f),
              (out_r, out_c))
     return arr, g
+
+
+def _unreadable(plan) -> list[str]:
+    """Layers whose file fails a full block-by-block read (only called after a failure)."""
+    bad = []
+    for name, lp in plan.layers.items():
+        try:
+            with rasterio.open(lp.info.path) as ds:
+                for _, win in ds.block_windows(1):
+                    ds.read(window=win)
+        except (rasterio.errors.RasterioError, ValueError):
+            bad.append(name)
+    return bad
+
+
+def read_failure(plan, exc: BaseException) -> LayerError:
+    """A :class:`LayerError` naming the layer(s) whose file a GDAL read error mentions (or,
+    failing that, that fail a full read)."""
+    text, e = "", exc
+    while e is not None:
+        text += f" {e}"
+        e = e.__cause__ or e.__context__
+    names = [n for n, lp in plan.layers.items() if str(lp.info.path) in text] or _unreadable(plan)
+    where = ", ".join(f"layers.{n} ({plan.layers[n].info.path})" for n in names) or "layers"
+    return LayerError(
+        f"{where}: reading failed while computing ({str(exc).strip()}); the file may be "
+        "truncated or corrupted: re-download it ('gies inspect FILE' describes it)"
+    )

@@ -22,25 +22,22 @@ import xarray as xr
 from rasterio.windows import Window
 
 from gies.errors import ExportError
-from gies.grid import Grid
-from gies.io.rasters import ChunkBar, RasterOutput, _open_raw, _to_cog
+from gies.grid import WARP_TILE, Grid, tile_shape
+from gies.io.rasters import RasterOutput, open_raw, pass_windows, progress_bar, to_cog
 
 __all__ = ["write_windows", "windows"]
 
 
-def windows(grid: Grid, size: int, tile=None) -> list[tuple[slice, slice]]:
+def windows(grid: Grid, size: int, tile=WARP_TILE) -> list[tuple[slice, slice]]:
     """Row-major windows covering the grid, made of whole ``size`` chunks and whole warp
-    tiles (``tile``: rows, cols; default :data:`gies.harmonise.WARP_TILE`), so that no warp
-    tile is computed for two windows: the local pass's windows
-    (:func:`gies.io.rasters._windows`) at their smallest, one tile each."""
-    from gies.stages.harmonise import WARP_TILE, _tile_hw
-    from gies.io.rasters import _windows
-
+    tiles (``tile``: rows, cols; :data:`gies.grid.WARP_TILE`), so that no warp tile is
+    computed for two windows: the local pass's windows
+    (:func:`gies.io.rasters.pass_windows`) at their smallest, one tile each."""
     chunks = dask.array.core.normalize_chunks(size, grid.shape)
     rows, cols = (np.cumsum((0,) + c) for c in chunks)
     return [(slice(int(rows[r.start]), int(rows[r.stop])),
              slice(int(cols[c.start]), int(cols[c.stop])))
-            for r, c in _windows(chunks, _tile_hw(WARP_TILE if tile is None else tile), 1)]
+            for r, c in pass_windows(chunks, tile_shape(tile), 1)]
 
 
 def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[str, xr.DataArray],
@@ -61,10 +58,10 @@ def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[s
     tmp_paths = [o.path.with_suffix(".raw.tif") for o in outputs]
     datasets = []
     lock = threading.Lock()
-    bar = ChunkBar(progress, len(wins), "cluster windows")
+    bar = progress_bar(progress, len(wins), "cluster windows")
     try:
         for out, tmp in zip(outputs, tmp_paths):
-            datasets.append(_open_raw(grid, out, tmp))
+            datasets.append(open_raw(grid, out, tmp))
 
         def submit(win):
             rs, cs = win
@@ -102,6 +99,6 @@ def write_windows(grid: Grid, outputs: list[RasterOutput], *, counted: Mapping[s
             ds.close()
         bar.close()
     for out, tmp in zip(outputs, tmp_paths):
-        _to_cog(tmp, out)
+        to_cog(tmp, out)
         Path(tmp).unlink()
     return totals

@@ -188,7 +188,9 @@ def _unmapped_codes_np(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 @CURVES.register("lookup", unmatched=lambda layer, *, table, default=None: (
-    lookup_unmapped(layer, table=table) if default is None else None), unmatched_error=True)
+    lookup_unmapped(layer, table=table) if default is None else None), unmatched_error=True,
+    unmatched_key="table", unmatched_what="are not in the lookup table; add them or give a "
+    "'default'")
 def lookup(
     layer: xr.DataArray, *, table: Mapping[int, float], default: float | None = None
 ) -> xr.DataArray:

@@ -46,7 +46,8 @@ import xarray as xr
 from gies.methods.curves import trapezoid_values
 from gies.methods.registry import SEASONAL
 
-__all__ = ["duration_months", "killing_temperature", "ecocrop_monthly", "ecocrop_seasonal"]
+__all__ = ["duration_months", "killing_temperature", "ecocrop_monthly", "ecocrop_seasonal",
+           "ecocrop"]
 
 
 def duration_months(gmin: float, gmax: float) -> int:
@@ -189,7 +190,6 @@ def ecocrop_monthly(
     return out
 
 
-@SEASONAL.register("ecocrop")
 def ecocrop_seasonal(
     tavg: xr.DataArray,
     prec: xr.DataArray,
@@ -236,3 +236,36 @@ def ecocrop_seasonal(
     return score, month
 
 
+
+
+@SEASONAL.register("ecocrop", limits=("temperature", "rainfall"), limit_method="trapezoid")
+def ecocrop(
+    tavg: xr.DataArray,
+    prec: xr.DataArray,
+    *,
+    temperature: Sequence[float],
+    rainfall: Sequence[float],
+    gmin: int,
+    gmax: int,
+    basis: str = "season",
+    tmin: xr.DataArray | None = None,
+    ktmp: float | None = None,
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """ECOCROP's seasonal model as a pipeline's ``seasonal`` section configures it: the
+    season's length from the crop cycle (:func:`duration_months` of ``gmin``, ``gmax`` in
+    days), then :func:`ecocrop_seasonal` with the limit set's ``temperature`` and
+    ``rainfall`` trapezoids. Returns ``(score, best start month)``.
+
+    >>> import numpy as np, xarray as xr
+    >>> t = xr.DataArray(np.full((12, 1, 1), 30.0), dims=("band", "y", "x"))
+    >>> p = xr.DataArray(np.full((12, 1, 1), 100.0), dims=("band", "y", "x"))
+    >>> s, m = ecocrop(t, p, temperature=(8, 27, 35, 40), rainfall=(300, 500, 1000, 3000),
+    ...                gmin=90, gmax=300)
+    >>> float(s[0, 0]), int(m[0, 0]), s.attrs["duration_months"]
+    (1.0, 1, 6)
+    """
+    if basis not in ("season", "annual"):
+        raise ValueError(f"basis must be 'season' or 'annual', got {basis!r}")
+    return ecocrop_seasonal(tavg, prec, temperature=temperature, rainfall=rainfall,
+                            duration=duration_months(gmin, gmax), basis=basis, tmin=tmin,
+                            ktmp=ktmp)

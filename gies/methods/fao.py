@@ -25,7 +25,7 @@ GROUP_LETTER = {"climate": "c", "soil": "s", "terrain": "t"}
 """Default FAO subclass letter of a product profile's factor group."""
 
 
-@CLASS_RULES.register("maximum_limitation")
+@CLASS_RULES.register("maximum_limitation", score_rule="minimum")
 def maximum_limitation(classes: Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
     """FAO maximum-limitation rule: the overall class is the worst factor class.
 

@@ -29,9 +29,7 @@ factor classes (:func:`gies.methods.fao.maximum_limitation`).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -41,7 +39,6 @@ __all__ = [
     "N1",
     "N2",
     "N_SPLIT_NAMES",
-    "read_intervention_table",
     "improvement_steps",
     "improve_classes",
     "potential_factor_classes",
@@ -53,46 +50,6 @@ N1 = 4
 N2 = 5
 N_SPLIT_NAMES = {1: "S1", 2: "S2", 3: "S3", N1: "N1 currently not suitable",
                  N2: "N2 permanently not suitable"}
-_COLUMNS = {"low": "low", "medium": "med", "high": "high"}
-
-
-def _steps(cell: str, *, where: str) -> int:
-    s = cell.strip()
-    if s.upper() in ("NA", ""):
-        return 0
-    if set(s) == {"+"} and len(s) <= 3:
-        return len(s)
-    raise ValueError(f"{where}: {cell!r} is not NA, '+', '++' or '+++'")
-
-
-def read_intervention_table(path: str | Path) -> dict[str, dict]:
-    """Parse a LaSEM intervention table (``no,land_characteristics,name_parameter,
-    intervention,low,med,high``) into ``{name_parameter: {"label", "intervention",
-    "low", "medium", "high"}}`` with the class steps as integers 0..3. A row with
-    ``intervention`` FALSE must have NA at every level.
-
-    >>> t = read_intervention_table("data/sample/bungo/tables/lasem_lookup_intervention.csv")
-    >>> t["soil_ph"]["medium"], t["soil_nitrogen"]["high"], t["clim_temperature_avg"]["high"]
-    (1, 3, 0)
-    """
-    path = Path(path)
-    out: dict[str, dict] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        for rowno, row in enumerate(csv.DictReader(fh), start=2):
-            where = f"{path}:{rowno}"
-            name = row["name_parameter"].strip()
-            flag = row["intervention"].strip().upper()
-            if flag not in ("TRUE", "FALSE"):
-                raise ValueError(f"{where}: intervention must be TRUE or FALSE, got {flag!r}")
-            entry = {"label": row["land_characteristics"].strip(), "intervention": flag == "TRUE"}
-            for level, col in _COLUMNS.items():
-                entry[level] = _steps(row[col], where=f"{where} {name} {col}")
-            if not entry["intervention"] and any(entry[lv] for lv in LEVELS):
-                raise ValueError(f"{where}: {name} has intervention FALSE but class steps")
-            if name in out:
-                raise ValueError(f"{where}: {name} appears twice")
-            out[name] = entry
-    return out
 
 
 def improvement_steps(

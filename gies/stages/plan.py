@@ -1,45 +1,106 @@
-"""Plan: everything a run needs before any pixel is computed.
+"""Plan: everything a run needs before any pixel is computed, resolved once.
 
-Reads layer metadata, the AOI, the zones and the constraint polygons; builds the target
-grid; checks that every layer covers the AOI. :func:`check_data` adds cheap sampled checks
-(a decimated read of each layer: readable, not all no data, plausible for its quantity),
-which ``gies validate`` and ``gies run`` both perform before computing.
+Reads layer metadata (never pixels), the AOI, the zones and the constraint polygons; builds
+the target grid; resolves every layer into a :class:`LayerPlan` (its files and bands, its
+kind after derivation, the resampling method onto the grid) and checks that it covers the
+AOI. The result is a frozen :class:`Plan`; the factors, combination and class scheme were
+resolved when the pipeline was loaded (:class:`~gies.config.LoadedPipeline`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import warnings
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
 import geopandas as gpd
-import numpy as np
-from rasterio.errors import RasterioError
 from shapely.ops import unary_union
 
-from gies.config import LoadedPipeline
-from gies.errors import ConfigError, GiesWarning, LayerError, UnitError
+from gies.config import LoadedPipeline, LayerSpec
+from gies.errors import ConfigError, GeometryRepairedWarning, GiesWarning, LayerError
 from gies.grid import Grid
-from gies.io.read import RasterInfo, raster_info, read_sample, read_vector
-from gies.stages import harmonise as hz
+from gies.io.read import RasterInfo, raster_info, read_vector
+from gies.methods.registry import DERIVATIONS
+from gies.stages.preflight import coverage, coverage_problem
+from gies.stages.warp import choose_resampling
 
-__all__ = ["Plan", "plan", "check_data", "parse_where"]
+__all__ = ["Plan", "LayerPlan", "plan", "layers_needed", "to_grid_crs", "densify_step"]
 
 
-@dataclass
+@dataclass(frozen=True)
+class LayerPlan:
+    """One input layer, resolved.
+
+    ``info``: metadata of its (first) file; ``depths``: ``{(top, bottom): info}`` of a
+    depth-weighted mean's files; ``bands``: the 1-based bands read; ``kind``: continuous or
+    categorical after any derivation (a count of months is categorical); ``resampling``: the
+    method that puts it onto the grid (``None`` when it is already on it); ``derivation``:
+    the name in :data:`~gies.methods.registry.DERIVATIONS`, or ``None``.
+    """
+
+    name: str
+    spec: LayerSpec
+    info: RasterInfo
+    depths: Mapping[tuple[float, float], RasterInfo] | None
+    bands: tuple[int, ...]
+    kind: str
+    resampling: str | None
+    derivation: str | None
+
+    @property
+    def key(self) -> str:
+        """The layer's key in the pipeline file (``layers.<name>``)."""
+        return f"layers.{self.name}"
+
+    @property
+    def units(self) -> str:
+        """The units the layer is harmonised to (its declared ``units``)."""
+        return self.spec.units
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file the layer is read from."""
+        return tuple(i.path for i in self.depths.values()) if self.depths else (self.info.path,)
+
+    @property
+    def cacheable(self) -> bool:
+        """Whether its harmonised form can be kept in the layer cache: continuous, one band."""
+        return self.spec.kind == "continuous" and not self.spec.monthly
+
+
+@dataclass(frozen=True)
 class Plan:
-    """What a run needs before any pixel is read."""
+    """What a run needs before any pixel is read (see the module docstring).
+
+    ``zones``: each zones layer in the grid's CRS, clipped to the AOI; ``constraint_shapes``:
+    the polygons of each vector constraint (by its index), filtered and in the grid's CRS;
+    ``warnings``: what planning found (invalid zone geometries repaired, partial coverage).
+    """
 
     pipeline: LoadedPipeline
     grid: Grid
-    infos: dict[str, RasterInfo]
+    layers: Mapping[str, LayerPlan]
     aoi: gpd.GeoDataFrame
-    zones: dict[str, gpd.GeoDataFrame]
-    factors: dict[str, str]  # factor -> layer
-    warnings: list[str] = field(default_factory=list)
-    depth_infos: dict[str, dict[tuple[float, float], RasterInfo]] = field(default_factory=dict)
-    constraint_shapes: dict[int, gpd.GeoDataFrame] = field(default_factory=dict)
+    zones: Mapping[str, gpd.GeoDataFrame]
+    constraint_shapes: Mapping[int, gpd.GeoDataFrame]
+    warnings: tuple[GiesWarning, ...] = ()
+
+    @property
+    def config(self):
+        """The validated configuration."""
+        return self.pipeline.config
+
+    @property
+    def chunk(self) -> int:
+        """The processing chunk (``processing.chunk``)."""
+        return self.pipeline.config.processing.chunk
+
+    def __repr__(self) -> str:
+        return (f"<Plan {self.config.name!r}: {self.grid!r}; {len(self.layers)} layers; zones "
+                f"{', '.join(f'{k} ({len(v)})' for k, v in self.zones.items())}>")
 
 
 def layers_needed(p: LoadedPipeline) -> list[str]:
@@ -58,49 +119,17 @@ def layers_needed(p: LoadedPipeline) -> list[str]:
     return [n for n in cfg.layers if n in need]
 
 
-_WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|<=|>=|<|>|not in|in)\s*(.+?)\s*$")
-
-
-def parse_where(text: str):
-    """A whitelisted attribute filter ``FIELD OP VALUE`` (no code is evaluated).
-
-    OP is one of ``== != < <= > >= in "not in"``; VALUE is a quoted string, a number, or
-    for ``in`` a bracketed list (YAML flow syntax). Returns ``(field, op, value)``.
-
-    >>> parse_where("STATUS != 'Proposed'")
-    ('STATUS', '!=', 'Proposed')
-    >>> parse_where("IUCN_CAT in ['Ia', 'Ib', 'II']")
-    ('IUCN_CAT', 'in', ['Ia', 'Ib', 'II'])
-    """
-    import yaml
-
-    m = _WHERE.match(text or "")
-    if not m:
-        raise ValueError(f"{text!r} is not FIELD OP VALUE (e.g. \"STATUS != 'Proposed'\")")
-    fld, op, raw = m.groups()
-    value = yaml.safe_load(raw)
-    if op in ("in", "not in") and not isinstance(value, list):
-        raise ValueError(f"{text!r}: '{op}' needs a list, e.g. ['a', 'b']")
-    if op not in ("in", "not in") and isinstance(value, (list, dict)):
-        raise ValueError(f"{text!r}: '{op}' needs a single value")
-    return fld, op, value
-
-
-def _filter(gdf: gpd.GeoDataFrame, where: str, key: str) -> gpd.GeoDataFrame:
-    try:
-        fld, op, value = parse_where(where)
-    except ValueError as exc:
-        raise ConfigError(f"{key}.where: {exc}") from None
+def _filter(gdf: gpd.GeoDataFrame, where: tuple, key: str) -> gpd.GeoDataFrame:
+    fld, op, value = where
     if fld not in gdf.columns:
-        raise LayerError(f"{key}.where: no field {fld!r} (fields: {', '.join(map(str, gdf.columns.drop('geometry')))})")
+        raise LayerError(f"{key}.where: no field {fld!r} (fields: "
+                         f"{', '.join(map(str, gdf.columns.drop('geometry')))})")
     col = gdf[fld]
     try:
         if op in ("in", "not in"):
             mask = col.isin(value)
             mask = ~mask if op == "not in" else mask
         else:
-            import operator
-
             fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
                   ">": operator.gt, ">=": operator.ge}[op]
             mask = fn(col, value)
@@ -109,7 +138,7 @@ def _filter(gdf: gpd.GeoDataFrame, where: str, key: str) -> gpd.GeoDataFrame:
     return gdf[mask.fillna(False).astype(bool)]
 
 
-def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.GeoDataFrame:
+def _read_zones(pipeline: LoadedPipeline, name: str) -> tuple[gpd.GeoDataFrame, list[GiesWarning]]:
     spec = pipeline.config.zones[name]
     key = f"zones.{name}"
     zones = read_vector(pipeline.resolve(spec.path), layer=spec.layer, key=key)
@@ -130,12 +159,12 @@ def _read_zones(pipeline: LoadedPipeline, name: str, warn: list[str]) -> gpd.Geo
             f"{sorted(map(str, dup.unique()))[:5]}; choose a unique id field"
         )
     invalid = int((~zones.geometry.is_valid & zones.geometry.notna()).sum())
+    found = []
     if invalid:
-        msg = (f"{key}: {invalid} invalid geometr{'y' if invalid == 1 else 'ies'} in "
-               f"{spec.path} repaired (make_valid)")
-        warnings.warn(msg, GiesWarning, stacklevel=2)
-        warn.append(msg)
-    return zones
+        found.append(GeometryRepairedWarning(
+            f"{key}: {invalid} invalid geometr{'y' if invalid == 1 else 'ies'} in "
+            f"{spec.path} repaired (make_valid)"))
+    return zones, found
 
 
 #: Smallest radius of curvature (m) assumed for the image of a lon/lat edge in a projected
@@ -149,9 +178,9 @@ def densify_step(grid: Grid) -> float:
 
     A chord of length ``L`` on a curve of radius ``R`` strays ``L² / 8R`` from it; the step is
     the chord straying at most 1 % of a cell (``R`` = :data:`_MIN_EDGE_RADIUS_M`), within
-    [0.0001°, 0.01°]: 0.01° (~1.1 km, ≤ 0.16 m off) for cells of 100 m and more. Densifying to
-    the cell size instead gave the 300 zones of a 1600 km country 819,000 vertices (37 MB
-    at the peak of the pass) for no measurable change of area.
+    [0.0001°, 0.01°]: 0.01° (~1.1 km, ≤ 0.16 m off) for cells of 100 m and more (densifying
+    to the cell size instead multiplies the vertices of national zones tenfold for no
+    measurable change of area; ``docs/design.md``).
 
     >>> round(densify_step(Grid.from_bounds((0, 0, 1000, 1000), 10, crs="EPSG:3035")), 5)
     0.00803
@@ -176,7 +205,7 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
     return gdf.to_crs(grid.crs)
 
 
-def _grid(p: LoadedPipeline, infos, aoi: gpd.GeoDataFrame) -> Grid:
+def _grid(p: LoadedPipeline, infos: Mapping[str, RasterInfo], aoi: gpd.GeoDataFrame) -> Grid:
     cfg = p.config
     if cfg.grid.like:
         return infos[cfg.grid.like].grid
@@ -187,10 +216,30 @@ def _grid(p: LoadedPipeline, infos, aoi: gpd.GeoDataFrame) -> Grid:
         raise ConfigError(f"grid: {exc}") from None
 
 
+def _bands(spec: LayerSpec) -> tuple[int, ...]:
+    if spec.monthly:
+        return tuple(range(1, 13))
+    if spec.derive is not None and DERIVATIONS[spec.derive.stat].extra.get("input") == "monthly":
+        return tuple(spec.derive.months)
+    return (spec.band,)
+
+
+def _layer_plan(name: str, spec: LayerSpec, info: RasterInfo, depths, grid: Grid) -> LayerPlan:
+    derivation = None if spec.derive is None else DERIVATIONS.canonical(spec.derive.stat)
+    categorical = derivation is not None and DERIVATIONS[derivation].extra.get("categorical")
+    kind = "categorical" if categorical else spec.kind
+    resampling = None
+    if not info.grid.same_as(grid):
+        resampling = choose_resampling(kind, info.grid, grid, spec.resampling,
+                                       layer_name=name)
+    return LayerPlan(name, spec, info, None if depths is None else MappingProxyType(depths),
+                     _bands(spec), kind, resampling, derivation)
+
+
 def plan(pipeline: LoadedPipeline) -> Plan:
-    """Open metadata only: layer grids, AOI, zones, constraints; build the target grid."""
+    """Open metadata only: layer grids, AOI, zones, constraints; build the target grid and
+    resolve every layer (see the module docstring)."""
     cfg = pipeline.config
-    factors = {f: spec.layer for f, spec in cfg.factors.items()}
     infos: dict[str, RasterInfo] = {}
     depth_infos: dict[str, dict] = {}
     for name in layers_needed(pipeline):
@@ -210,8 +259,11 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         aoi = gpd.GeoDataFrame(geometry=[box(*cfg.aoi.bounds)], crs=cfg.aoi.crs)
     else:
         aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
-    warn: list[str] = []
-    zones = {name: _read_zones(pipeline, name, warn) for name in cfg.zones}
+    found: list[GiesWarning] = []
+    zones = {}
+    for name in cfg.zones:
+        zones[name], w = _read_zones(pipeline, name)
+        found += w
     grid = _grid(pipeline, infos, aoi)
     aoi = to_grid_crs(aoi, grid)
     aoi_geom = unary_union([g if g.is_valid else g.buffer(0) for g in aoi.geometry])
@@ -225,95 +277,28 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         if c.type == "vector":
             key = f"constraints.{i}"
             gdf = read_vector(pipeline.resolve(c.path), layer=None, key=key)
-            if c.where:
-                gdf = _filter(gdf, c.where, key)
+            if c.filter is not None:
+                gdf = _filter(gdf, c.filter, key)
             shapes[i] = to_grid_crs(gdf, grid)[["geometry"]]
-    _check_coverage(pipeline, grid, infos, depth_infos, aoi_geom, warn)
-    return Plan(pipeline, grid, infos, aoi, zones, factors, warn, depth_infos, shapes)
+    found += _check_coverage(pipeline, grid, infos, depth_infos, aoi_geom)
+    layers = {n: _layer_plan(n, cfg.layers[n], infos[n], depth_infos.get(n), grid)
+              for n in infos}
+    return Plan(pipeline, grid, MappingProxyType(layers), aoi, MappingProxyType(zones),
+                MappingProxyType(shapes), tuple(found))
 
 
-def _check_coverage(p, grid, infos, depth_infos, aoi_geom, warn: list[str]) -> None:
+def _check_coverage(p: LoadedPipeline, grid: Grid, infos, depth_infos, aoi_geom) -> list[GiesWarning]:
     from shapely.geometry import box
 
     if not box(*grid.bounds).intersects(aoi_geom):
         raise LayerError(f"grid: the grid {grid.bounds} does not overlap the AOI {aoi_geom.bounds}")
+    found = []
     for name, info in infos.items():
         spec = p.config.layers[name]
         for sub in (depth_infos.get(name) or {None: info}).values():
-            res = hz.coverage(sub.grid, aoi_geom, aoi_crs=grid.crs,
-                              layer_name=f"layers.{name} ({sub.path})")
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                hz.check_coverage(res, mode=spec.coverage)
-            warn.extend(str(w.message) for w in caught)
-
-
-def _plausibility_quantity(spec) -> str | None:
-    if spec.quantity:
-        return spec.quantity
-    from gies.units import parse_unit
-
-    by_quantity = {"temperature": "temperature", "ph": "ph", "cec": "cec"}
-    try:
-        return by_quantity.get(parse_unit(spec.units).quantity)
-    except UnitError:
-        return None
-
-
-def _lookup_codes(pl: Plan, layer: str, sample: np.ndarray) -> list[str]:
-    """Codes of a categorical layer (in a sample) that a lookup factor does not map."""
-    cfg = pl.pipeline.config
-    out = []
-    codes = {int(v) for v in np.unique(sample[np.isfinite(sample)])}
-    for fname, f in cfg.factors.items():
-        if f.layer != layer or f.method != "lookup" or f.params.get("default") is not None:
-            continue
-        table = {int(k) for k in (f.params.get("table") or {})}
-        missing = sorted(codes - table)
-        if missing:
-            out.append(f"factors.{fname}.params.table: codes {missing[:20]} of layers.{layer} "
-                       "are not in the lookup table; add them or give a 'default'")
-    return out
-
-
-def check_data(pl: Plan) -> list[str]:
-    """Sampled data checks (see module docstring). Returns problems; never computes a layer.
-
-    Layers with mixed units or derived values are checked for readability and data only:
-    their raw values are not in the declared units by design.
-    """
-    problems = []
-    for name, info in pl.infos.items():
-        spec = pl.pipeline.config.layers[name]
-        key = f"layers.{name}"
-        bands = spec.derive.months if spec.derive and spec.derive.stat not in ("slope", "aspect") \
-            else list(range(1, 13)) if spec.monthly else [spec.band]
-        if max(bands) > info.count:
-            problems.append(
-                f"{key}: {info.path} has {info.count} band(s), not band(s) "
-                f"{[b for b in bands if b > info.count]}"
-                + (" (a monthly layer needs a 12-band file)" if len(bands) > 1 else ""))
-            continue
-        try:
-            sample, _ = read_sample(info, band=bands[0], nodata=spec.nodata, key=key)
-        except (LayerError, RasterioError, ValueError) as exc:
-            problems.append(f"{key}: cannot read {info.path}: {exc}; the file may be truncated "
-                            "or corrupted")
-            continue
-        if spec.scale is not None or spec.offset is not None:
-            sample = sample * (spec.scale if spec.scale is not None else 1.0) + (spec.offset or 0.0)
-        if not np.isfinite(sample).any():
-            problems.append(f"{key}: no valid cell in {info.path} (all no data); check its "
-                            "nodata value and the layer's nodata key")
-            continue
-        problems += _lookup_codes(pl, name, sample)
-        quantity = _plausibility_quantity(spec)
-        same_quantity = not spec.derive or spec.derive.stat in ("mean", "min", "max")
-        if quantity and same_quantity and not spec.mixed_units and not spec.plausible:
-            try:
-                hz.check_plausible(sample, quantity=quantity, units=spec.units, layer_name=key)
-            except UnitError as exc:
-                problems.append(str(exc))
-            except ValueError as exc:
-                problems.append(f"{key}.quantity: {exc}")
-    return problems
+            res = coverage(sub.grid, aoi_geom, aoi_crs=grid.crs,
+                           layer_name=f"layers.{name} ({sub.path})")
+            problem = coverage_problem(res, mode=spec.coverage)
+            if problem is not None:
+                found.append(problem)
+    return found

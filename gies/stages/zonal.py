@@ -40,10 +40,12 @@ from shapely.geometry import box
 
 from gies.area import cell_areas, uniform_cell_area
 from gies.methods.schemes import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
+from gies.errors import EmptyZoneWarning
 from gies.grid import Grid, assert_on_grid
 from gies.io.gdal import block_cache
 
-__all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS", "weighted_quantile_from_hist"]
+__all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS",
+           "weighted_quantile_from_hist", "zones_table", "zone_tables"]
 
 CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "nodata",
                  OUTSIDE: "outside"}
@@ -496,3 +498,41 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
                 ftidy.append({**key, "factor": f, "class": cname, "hectares": ha,
                               "share": acc.fcls[i, k, code] / area if area > 0 else np.nan})
     return ZonalResult(pd.DataFrame(rows), pd.DataFrame(tidy), pd.DataFrame(ftidy))
+
+
+def zones_table(plan) -> gpd.GeoDataFrame:
+    """The AOI and every zones layer of a plan as one table (``zone_id``, ``zone_name``,
+    ``_layer``: ``""`` for the AOI, else the zones layer's name), summed in one block-wise
+    pass."""
+    cfg = plan.config
+    parts = {"": plan.aoi.assign(zone_id="AOI", zone_name=cfg.title)}
+    for zname, zones in plan.zones.items():
+        spec = cfg.zones[zname]
+        parts[zname] = zones.assign(zone_id=zones[spec.id_field],
+                                    zone_name=zones[spec.name_field] if spec.name_field else "")
+    allz = pd.concat([p[["zone_id", "zone_name", "geometry"]].assign(_layer=k)
+                      for k, p in parts.items()], ignore_index=True)
+    return gpd.GeoDataFrame(allz, geometry="geometry", crs=plan.grid.crs)
+
+
+def zone_tables(sums: ZoneSums, allz: gpd.GeoDataFrame, plan, *,
+                factor_codes: Mapping[int, str], suitable: Sequence[int]
+                ) -> tuple[ZonalResult, dict[str, ZonalResult], list[EmptyZoneWarning]]:
+    """``(AOI tables, tables per zones layer, warnings)`` once ``sums`` holds the sums of
+    :func:`zones_table` (zones with no pixel are kept, flagged ``empty``, with a warning)."""
+    cfg = plan.config
+    res = sums.result(allz, id_field="zone_id", name_field="zone_name",
+                      factor_names=factor_codes, suitable=suitable)
+    aoi, results, found = res.subset(allz["_layer"] == ""), {}, []
+    for zname in plan.zones:
+        sub = res.subset(allz["_layer"] == zname)
+        if not cfg.zones[zname].name_field:
+            sub = sub.drop_columns(["zone_name"])
+        results[zname] = sub
+        wide = sub.wide
+        empty = [str(z) for z in wide.loc[wide["empty"], "zone_id"]]
+        if empty:
+            found.append(EmptyZoneWarning(
+                f"zones.{zname}: {len(empty)} zone(s) have no pixel inside the AOI and "
+                f"grid (rows kept with empty=True): {', '.join(empty)}"))
+    return aoi, results, found

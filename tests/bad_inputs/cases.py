@@ -305,7 +305,7 @@ CASES: list[Case] = [
          ("factors.landcover.params.table", "not in the lookup table")),
     Case("unknown-scoring-function", "error", "a factor scored by a function that does not exist",
          sub("  ph: {layer: ph}", "  ph: {layer: ph, method: trapezoidal, params: {limits: [4, 5, 7, 8]}}"),
-         ("factors.ph.method", "unknown scoring function", "did you mean 'trapezoid'")),
+         ("factors.ph.method", "unknown scoring curve", "did you mean 'trapezoid'")),
     Case("wrong-parameter", "error", "a scoring parameter the function does not take",
          sub("  ph: {layer: ph}", "  ph: {layer: ph, method: gaussian, params: {mid: 6.5, spread: 1, lower: 4, upper: 9}}"),
          ("factors.ph.params", "gaussian")),

@@ -145,7 +145,7 @@ def test_memory_limit(capsys, tmp_path):
     from gies.config import load_pipeline
     from gies.stages.plan import plan
 
-    one = gp._threads(plan(load_pipeline(p)), 1, None)["estimated_peak_mb"]
+    one = gp.LocalExecutor.for_plan(plan(load_pipeline(p)), workers=1).resources()["estimated_peak_mb"]
     assert main(["run", "-q", "--workers", "2", "--memory-limit", f"{one + 1}MB", str(p)]) == 0
     m = json.loads((out / "senegal-sorghum" / "manifest.json").read_text())
     assert m["processing"]["threads"] == 1

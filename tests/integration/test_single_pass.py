@@ -10,7 +10,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gies.grid import tile_spans
 from gies.stages import harmonise
+from gies.stages import warp as warp_mod
 from gies.methods.schemes import SCHEMES
 from gies.grid import Grid
 from gies.io.rasters import open_output
@@ -19,7 +21,7 @@ from gies.stages.zonal import zone_statistics
 
 def test_each_warp_tile_once_and_zone_sums_equal_the_files(run_pipeline, monkeypatch):
     calls = collections.Counter()
-    real = harmonise._warp_block
+    real = warp_mod._warp_block
 
     def spy(arr, **kw):
         a = np.ascontiguousarray(arr)
@@ -27,7 +29,7 @@ def test_each_warp_tile_once_and_zone_sums_equal_the_files(run_pipeline, monkeyp
                hashlib.sha1(a.tobytes()).hexdigest())] += 1
         return real(arr, **kw)
 
-    monkeypatch.setattr(harmonise, "_warp_block", spy)
+    monkeypatch.setattr(warp_mod, "_warp_block", spy)
     # (without the pH plausibility check: its counts decide, before the model is built,
     # whether the factor is kept, so they are a pass of their own over that layer)
     res = run_pipeline("senegal-sorghum-laea.yaml",

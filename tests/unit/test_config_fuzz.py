@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from gies.config import load_pipeline
 from gies.errors import GiesError
-from gies.stages.plan import check_data, plan
+from gies.stages.plan import plan
+from gies.stages.preflight import check_data
 
 REPO = Path(__file__).resolve().parents[2]
 BASES = {

@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, box
 from gies.area import area_method, cell_areas, is_equal_area
 from gies.errors import DataQualityWarning, LayerError, UnitError
 from gies.grid import Grid, laea_for
-from gies.stages.harmonise import check_coverage, check_plausible, coverage
+from gies.stages.preflight import check_coverage, check_plausible, coverage
 from gies.io.read import open_raster, raster_info, read_sample
 
 

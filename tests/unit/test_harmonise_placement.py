@@ -115,7 +115,7 @@ def test_choose_resampling():
     assert choose_resampling("categorical", fine, coarse) == "mode"
     assert choose_resampling("continuous", fine, fine) == "bilinear"
     assert choose_resampling("continuous", fine, coarse, "Cubic") == "cubic"
-    with pytest.raises(LayerError, match="layers.soil.*unknown resampling 'bicubic'"):
+    with pytest.raises(LayerError, match="layers.soil.*unknown resampling method 'bicubic' .did you mean 'cubic'"):
         choose_resampling("continuous", fine, coarse, "bicubic", layer_name="layers.soil")
     with pytest.raises(LayerError, match="layers.lc.*invent codes"):
         choose_resampling("categorical", fine, coarse, "bilinear", layer_name="layers.lc")

@@ -154,7 +154,7 @@ def test_validation_and_laziness():
         raise AssertionError("computed")
 
     with dask.config.set(scheduler=boom):
-        score, month = SEASONAL["ecocrop"](t, p, temperature=T, rainfall=R, duration=6)
+        score, month = SEASONAL["ecocrop"](t, p, temperature=T, rainfall=R, gmin=90, gmax=300)
     assert isinstance(score.data, dask.array.Array) and score.dims == ("y", "x")
     assert month.dims == ("y", "x")
     with pytest.raises(ValueError):

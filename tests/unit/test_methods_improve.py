@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from gies.methods.fao import maximum_limitation
 from gies.methods.improve import (N1, N2, improve_classes, improvement_steps, potential_factor_classes,
-                          read_intervention_table, split_n)
+                          split_n)
+from gies.config.tables import read_intervention_table
 from gies.testing import make_layer
 
 

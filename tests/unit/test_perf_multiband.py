@@ -2,7 +2,7 @@
 and every layer is bit-identical to its own single-layer warp.
 
 GDAL's one-band warp skips a target cell whose centre source cell is nodata; a multi-band
-warp with per-band masks does not, so :func:`gies.stages.harmonise._warp_block` only stacks layers
+warp with per-band masks does not, so :func:`gies.stages.warp_mod._warp_block` only stacks layers
 whose nodata masks are identical in a block. These tests pin that down: different and
 identical holes, different nodata values and scales per file, several tiles, several
 methods, laziness and independence of ``processing.chunk``.
@@ -18,7 +18,9 @@ import rasterio
 from affine import Affine
 from pyproj import CRS
 
+from gies.grid import tile_spans
 from gies.stages import harmonise
+from gies.stages import warp as warp_mod
 from gies.grid import Grid
 from gies.stages.harmonise import onto_grid, onto_grid_many
 from gies.io.read import open_raster, raster_info
@@ -96,7 +98,7 @@ def _both(paths, grid, chunk, resampling, engine="gies"):
 ])
 def test_multiband_warp_is_bit_identical(tmp_path, monkeypatch, same_holes, resampling, shape,
                                          res, tile, engine):
-    monkeypatch.setattr(harmonise, "WARP_TILE", tile)
+    monkeypatch.setattr(warp_mod, "WARP_TILE", tile)
     paths = _files(tmp_path, same_holes=same_holes)
     single, many = _both(paths, _target(shape, res), 256, resampling, engine)
     assert len(many) == 3
@@ -113,23 +115,23 @@ def test_multiband_warp_is_bit_identical(tmp_path, monkeypatch, same_holes, resa
 
 
 def test_multiband_warp_is_lazy_and_one_task_per_tile(tmp_path, monkeypatch):
-    monkeypatch.setattr(harmonise, "WARP_TILE", 128)
+    monkeypatch.setattr(warp_mod, "WARP_TILE", 128)
     paths = _files(tmp_path)
     calls = []
-    real = harmonise._warp_bands
+    real = warp_mod._warp_bands
 
     def spy(a3, **kw):
         calls.append(a3.shape[0])
         return real(a3, **kw)
 
-    monkeypatch.setattr(harmonise, "_warp_bands", spy)
+    monkeypatch.setattr(warp_mod, "_warp_bands", spy)
     lays = _layers(paths, 256)
     many = onto_grid_many([da for _, da in lays], source_grid=lays[0][0].grid,
                           grid=_target(), kind="continuous", chunk=256, engine="gdal")
     assert calls == []  # nothing computed while building
     assert all(isinstance(m.data, dsa.Array) for m in many)
     dask.compute(*many, scheduler="synchronous")
-    n_tiles = len(harmonise._tile_starts(500, 128)) ** 2
+    n_tiles = len(tile_spans(500, 128)) ** 2
     # tiles the lake misses hold three identical (empty) masks: one 3-band warp
     assert calls.count(3) >= 1
     assert len(calls) <= 3 * n_tiles
@@ -137,7 +139,7 @@ def test_multiband_warp_is_lazy_and_one_task_per_tile(tmp_path, monkeypatch):
 
 
 def test_multiband_values_do_not_depend_on_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(harmonise, "WARP_TILE", 128)
+    monkeypatch.setattr(warp_mod, "WARP_TILE", 128)
     paths = _files(tmp_path)
     grid = _target()
     a = [m.values for m in _both(paths, grid, 100, "bilinear")[1]]

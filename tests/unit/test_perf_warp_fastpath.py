@@ -1,4 +1,4 @@
-"""GDAL's unmasked warp kernels for blocks without nodata (:func:`gies.stages.harmonise._fast_path`).
+"""GDAL's unmasked warp kernels for blocks without nodata (:func:`gies.stages.warp_mod._fast_path`).
 
 (GDAL's path, ``engine="gdal"``; for nearest and bilinear gies's own kernels are the default.)
 
@@ -15,7 +15,9 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS as RioCRS
 
+from gies.grid import tile_spans
 from gies.stages import harmonise
+from gies.stages import warp as warp_mod
 from gies.grid import Grid
 
 LAEA = "+proj=laea +lat_0=10 +lon_0=20 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
@@ -34,7 +36,7 @@ def _block(nan=False, seed=3):
 
 
 def _warp(a, dst: Grid, method, inside, stacked=False):
-    return harmonise._warp_block(
+    return warp_mod._warp_block(
         a, src_transform=SRC.transform, src_crs=RioCRS.from_wkt(SRC.crs),
         dst_transform=dst.transform, dst_crs=RioCRS.from_wkt(dst.crs), shape=dst.shape,
         method=method, src_nodata=np.nan, dst_nodata=np.nan, dtype=np.float32,
@@ -49,20 +51,20 @@ def _inner_grid() -> Grid:
 
 def _spy(monkeypatch):
     calls = []
-    real = harmonise._warp_bands
+    real = warp_mod._warp_bands
 
     def spy(*args, **kw):
         calls.append(kw.get("fast", False))
         return real(*args, **kw)
 
-    monkeypatch.setattr(harmonise, "_warp_bands", spy)
+    monkeypatch.setattr(warp_mod, "_warp_bands", spy)
     return calls
 
 
 @pytest.mark.parametrize("method", ["nearest", "bilinear", "cubic", "lanczos"])
 def test_fast_path_is_bit_identical_to_masked_warp(method, monkeypatch):
     dst = _inner_grid()
-    windows, inside = harmonise._tile_windows(SRC, dst, 300, 2)
+    windows, inside = warp_mod.tile_windows(SRC, dst, 300, 2)
     assert (0, 0) in inside
     a = _block()
     calls = _spy(monkeypatch)
@@ -91,7 +93,7 @@ def test_tile_reaching_outside_the_source_keeps_nodata(monkeypatch):
     from pyproj import Transformer
     x_east, _ = Transformer.from_crs("EPSG:4326", LAEA, always_xy=True).transform(src_east, 10.0)
     dst = Grid(_inner_grid().crs, Affine(100, 0, x_east - 10000, 0, -100, 15000), (300, 200))
-    windows, inside = harmonise._tile_windows(SRC, dst, 300, 2)
+    windows, inside = warp_mod.tile_windows(SRC, dst, 300, 2)
     assert (0, 0) not in inside
     calls = _spy(monkeypatch)
     out = _warp(_block(), dst, "bilinear", inside=(0, 0) in inside)
@@ -101,7 +103,7 @@ def test_tile_reaching_outside_the_source_keeps_nodata(monkeypatch):
 
 def test_integer_or_categorical_blocks_never_take_fast_path():
     a = _block().astype(np.int16)
-    assert not harmonise._fast_path(a[None], "nearest", -1, True)
-    assert not harmonise._fast_path(a[None].astype(np.float32), "mode", np.nan, True)
-    assert harmonise._fast_path(a[None].astype(np.float32), "bilinear", np.nan, True)
-    assert not harmonise._fast_path(a[None].astype(np.float32), "bilinear", np.nan, False)
+    assert not warp_mod._fast_path(a[None], "nearest", -1, True)
+    assert not warp_mod._fast_path(a[None].astype(np.float32), "mode", np.nan, True)
+    assert warp_mod._fast_path(a[None].astype(np.float32), "bilinear", np.nan, True)
+    assert not warp_mod._fast_path(a[None].astype(np.float32), "bilinear", np.nan, False)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gies.errors import ProfileError
-from gies.config.products import load_profile, read_lumens_table
+from gies.config.products import load_profile
+from gies.config.tables import read_lumens_table
 from gies.methods.class_limits import ClassLimits, Interval, parse_range
 
 ROOT = Path(__file__).resolve().parents[2]

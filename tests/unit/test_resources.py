@@ -16,9 +16,12 @@ def test_parse_size(text, n):
 
 
 @pytest.mark.parametrize("bad", ["", "lots", "2 parsecs", "-1GB", "1,5GB"])
-def test_parse_size_rejects_with_the_option_name(bad):
-    with pytest.raises(GiesError, match="--memory-limit"):
+def test_parse_size_rejects_naming_the_parameter(bad):
+    from gies.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="^memory_limit: cannot read") as exc:
         resources.parse_size(bad)
+    assert exc.value.parameters == ("memory_limit",)
 
 
 def test_estimate_grows_with_chunk_tile_and_bands():

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gies.grid import Grid
-from gies.stages.harmonise import _tile_starts
+from gies.grid import tile_spans as _tile_starts
 from gies.io.stream import windows
 
 

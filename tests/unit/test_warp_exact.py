@@ -16,7 +16,9 @@ import pytest
 import rasterio
 from pyproj import CRS
 
+from gies.grid import tile_spans
 from gies.stages import harmonise
+from gies.stages import warp as warp_mod
 from gies.grid import Grid
 from gies.stages.harmonise import onto_grid
 from gies.io.read import open_raster, raster_info
@@ -61,7 +63,7 @@ def _harmonised(path, grid, chunk):
 
 
 def test_chunk_size_does_not_change_values(tmp_path, monkeypatch):
-    monkeypatch.setattr(harmonise, "WARP_TILE", 128)  # several warp tiles on this grid
+    monkeypatch.setattr(warp_mod, "WARP_TILE", 128)  # several warp tiles on this grid
     path = _soil(tmp_path)
     grid = _target()
     a = _harmonised(path, grid, 256)
@@ -74,7 +76,7 @@ def test_chunk_size_does_not_change_values(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("chunk", "tile"), [(128, 96), (1024, 2048)])
 def test_int16_nodata_scale_matches_gdalwarp(tmp_path, monkeypatch, chunk, tile, gdalwarp):
-    monkeypatch.setattr(harmonise, "WARP_TILE", tile)  # tile seams must not show
+    monkeypatch.setattr(warp_mod, "WARP_TILE", tile)  # tile seams must not show
     exe = gdalwarp
     path = _soil(tmp_path)
     grid = _target()
@@ -109,5 +111,5 @@ def test_placement_with_many_warp_tiles(monkeypatch, case):
     tile's source window computed on its own, across the antimeridian too)."""
     import test_harmonise_placement as placement
 
-    monkeypatch.setattr(harmonise, "WARP_TILE", 16)
+    monkeypatch.setattr(warp_mod, "WARP_TILE", 16)
     getattr(placement, case)()

@@ -12,7 +12,9 @@ from pyproj import CRS, Transformer
 from rasterio.crs import CRS as RioCRS
 
 from gies.kernels import warp as warpkernel
+from gies.grid import tile_spans
 from gies.stages import harmonise
+from gies.stages import warp as warp_mod
 from gies.grid import Grid
 
 M = CRS.from_epsg(3857).to_wkt()
@@ -189,13 +191,13 @@ def test_engines_agree_on_a_rough_layer_with_holes(res, method):
     kw = dict(src_transform=src.transform, src_crs=RioCRS.from_wkt(src.crs),
               dst_transform=dst.transform, dst_crs=RioCRS.from_wkt(dst.crs), shape=dst.shape,
               method=method, src_nodata=np.nan, dst_nodata=np.nan, dtype=np.float32)
-    g = harmonise._warp_block(a, engine="gies", **kw)
+    g = warp_mod._warp_block(a, engine="gies", **kw)
     lat = warpkernel.source_lattice(src_crs=src.crs, src_transform=src.transform,
                                     src_shape=a.shape, geographic=True, dst_crs=dst.crs,
                                     dst_transform=dst.transform, shape=dst.shape, tolerance=1e-3)
     if res == 300.0:  # the kernel scale is the footprint's: ~231 m cells / 300 m
         assert 0.74 < lat[3] < 0.78 and 0.74 < lat[4] < 0.78
-    r = harmonise._warp_bands(a[None], extra={"XSCALE": lat[3], "YSCALE": lat[4]},
+    r = warp_mod._warp_bands(a[None], extra={"XSCALE": lat[3], "YSCALE": lat[4]},
                               **{k: v for k, v in kw.items()})[0]
     both = np.isfinite(g) & np.isfinite(r)
     assert both.mean() > 0.9
@@ -211,13 +213,13 @@ def test_engines_agree_on_a_rough_layer_with_holes(res, method):
 def test_pipeline_engine_only_changes_who_warps(monkeypatch):
     """With engine "gies", no bilinear/nearest tile reaches GDAL; cubic still does."""
     calls = []
-    real = harmonise._warp_bands
+    real = warp_mod._warp_bands
 
     def spy(*args, **kw):
         calls.append(kw)
         return real(*args, **kw)
 
-    monkeypatch.setattr(harmonise, "_warp_bands", spy)
+    monkeypatch.setattr(warp_mod, "_warp_bands", spy)
     a = _rough((260, 300), 2, holes=False)
     src = Grid(RioCRS.from_epsg(4326).to_wkt(), Affine(D, 0, 19.7, 0, -D, 10.3), a.shape)
     dst = Grid(LAEA, Affine(100, 0, -20000, 0, -100, 20000), (400, 400))
