@@ -6,6 +6,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: scripts, not test modules (run by the tests in a QGIS Python, or by hand)
+collect_ignore = ["qgis_check.py", "reference/record.py"]
+
 
 @pytest.fixture(scope="session")
 def repo() -> Path:

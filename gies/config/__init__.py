@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -162,8 +163,9 @@ def _checked(cfg: Pipeline, y: LoadedYaml) -> tuple[list[Problem], LoadedPipelin
     problems, res = check_pipeline(cfg, y, profile)
     if problems:
         return problems, None
-    return [], LoadedPipeline(cfg, y.path, profile, y.data, y, res.factors, res.seasonal,
-                              res.combine, res.scheme, res.improve_steps)
+    steps = None if res.improve_steps is None else MappingProxyType(dict(res.improve_steps))
+    return [], LoadedPipeline(cfg, y.path, profile, y.data, y, MappingProxyType(res.factors),
+                              res.seasonal, res.combine, res.scheme, steps)
 
 
 def json_schema() -> dict:

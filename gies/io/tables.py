@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from gies.errors import ExportError
-from gies.publish.qgis import write_gpkg
+from gies.io.gpkg import write_gpkg
 
 __all__ = ["write_tables", "FLOAT_FORMAT"]
 

@@ -35,22 +35,22 @@ class Resampling:
 
 
 for _r in (
-    Resampling("nearest", "value of the source cell holding the target cell's centre", True, True, True),
-    Resampling("bilinear", "bilinear interpolation of the 2×2 nearest source cells (a widened "
+    Resampling("nearest", "Value of the source cell holding the target cell's centre", True, True, True),
+    Resampling("bilinear", "Bilinear interpolation of the 2×2 nearest source cells (a widened "
                "triangle when downsampling)", True, False, True),
-    Resampling("cubic", "cubic convolution of the 4×4 nearest source cells", True, False),
-    Resampling("cubic_spline", "cubic B-spline of the 4×4 nearest source cells", True, False),
+    Resampling("cubic", "Cubic convolution of the 4×4 nearest source cells", True, False),
+    Resampling("cubic_spline", "Cubic B-spline of the 4×4 nearest source cells", True, False),
     Resampling("lanczos", "Lanczos windowed sinc of the 6×6 nearest source cells", True, False),
-    Resampling("average", "mean of the covered source cells, weighted by their overlap",
+    Resampling("average", "Mean of the covered source cells, weighted by their overlap",
                False, False),
-    Resampling("mode", "most frequent value of the covered source cells", False, True),
-    Resampling("min", "lowest covered source value", False, True),
-    Resampling("max", "highest covered source value", False, True),
-    Resampling("med", "median of the covered source values", False, True),
-    Resampling("q1", "first quartile of the covered source values", False, True),
-    Resampling("q3", "third quartile of the covered source values", False, True),
-    Resampling("sum", "sum of the covered source values, weighted by their overlap", False, False),
-    Resampling("rms", "root mean square of the covered source values", False, False),
+    Resampling("mode", "Most frequent value of the covered source cells", False, True),
+    Resampling("min", "Lowest covered source value", False, True),
+    Resampling("max", "Highest covered source value", False, True),
+    Resampling("med", "Median of the covered source values", False, True),
+    Resampling("q1", "First quartile of the covered source values", False, True),
+    Resampling("q3", "Third quartile of the covered source values", False, True),
+    Resampling("sum", "Sum of the covered source values, weighted by their overlap", False, False),
+    Resampling("rms", "Root mean square of the covered source values", False, False),
 ):
     RESAMPLING.add(_r)
 

@@ -63,6 +63,11 @@ class ClassScheme:
                 f"S1={self.s1}, S2={self.s2}, S3={self.s3}"
             )
 
+    @property
+    def summary(self) -> str:
+        """The scheme's reference (for the generated method lists)."""
+        return self.reference
+
     def class_of(self, score: float) -> int:
         """Class code of one score (NaN -> NODATA)."""
         if np.isnan(score):

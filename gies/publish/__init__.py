@@ -24,6 +24,7 @@ import pandas as pd
 import rasterio
 
 from gies.methods.schemes import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.io import gpkg
 from gies.publish import qgis
 from gies.publish.i18n import catalogue
 from gies.publish.maps import DEFAULT_DISCLAIMER, class_map, factor_colour, factors_map, limiting_map
@@ -216,18 +217,18 @@ def _gpkg(out: Path, ctx: dict, tr: dict) -> tuple[list[dict], list[str]]:
     layers = _zones_layers(ctx)
     present = [n for n, _ in pyogrio.list_layers(path)]
     layers = [lyr for lyr in layers if lyr["layer"] in present]
-    if qgis.gpkg_version(path) != 10200:
+    if gpkg.gpkg_version(path) != 10200:
         # written before write_gpkg was wired in: rewrite every layer as GeoPackage 1.2
         frames = {n: gpd.read_file(path, layer=n) for n in present}
         path.unlink()
         for name, gdf in frames.items():
-            qgis.write_gpkg(gdf, path, name)
+            gpkg.write_gpkg(gdf, path, name)
     info = {n: g for n, g in pyogrio.list_layers(path)}
     for lyr in layers:
         rend, lab = _zones_style(ctx, tr, lyr.get("label_field"))
         lyr["style"] = rend + lab
         lyr["geometry_type"] = info.get(lyr["layer"]) or "MultiPolygon"
-        qgis.set_gpkg_default_style(path, lyr["layer"], qgis.vector_qml(rend, lab),
+        gpkg.set_gpkg_default_style(path, lyr["layer"], qgis.vector_qml(rend, lab),
                                     name=f"gies {lyr['layer']}",
                                     description=tr["suitable_share_legend"])
     return layers, [path.name]

@@ -187,6 +187,25 @@ def cocoa_table_profile(tmp: Path) -> str:
 
 LAYER_PR = "../data/sample/senegal/pr.tif"
 
+#: (curve, what is wrong, params, the message) for every parameterised scoring curve of
+#: gies.methods.registry.CURVES (a test checks that none is missing).
+CURVE_CASES = [
+    ("trapezoid", "limits out of order", "{limits: [7, 6, 5, 4]}", "a trapezoid needs 4 non-decreasing numbers"),
+    ("class_limits", "a spreadsheet date as a range", "{limits: {S1: ['6-7'], S2: ['5-Oct']}}", "spreadsheet date"),
+    ("class_interpolated", "overlapping class ranges", "{limits: {S1: ['5-7'], S2: ['6-8']}}", "overlap"),
+    ("piecewise_linear", "x values that fall", "{points: [[6, 1], [5, 0]]}", "strictly increasing"),
+    ("lookup", "a score above 1", "{table: {1: 2.0}}", "scores must be in [0, 1]"),
+    ("linear", "minimum equal to maximum", "{minimum: 5, maximum: 5, lower: 4, upper: 9}", "must differ"),
+    ("symmetric_linear", "minimum above maximum", "{minimum: 9, maximum: 4, lower: 4, upper: 9}", "minimum must be below maximum"),
+    ("gaussian", "a negative spread", "{midpoint: 5, spread: -1, lower: 0, upper: 60}", "spread must be > 0"),
+    ("near", "a spread of 0", "{midpoint: 6.5, spread: 0, lower: 4, upper: 9}", "spread must be > 0"),
+    ("small", "a midpoint of 0", "{midpoint: 0, spread: 5, lower: 4, upper: 9}", "midpoint and spread must be > 0"),
+    ("large", "a negative spread", "{midpoint: 6.5, spread: -2, lower: 4, upper: 9}", "midpoint and spread must be > 0"),
+    ("logistic_growth", "a y intercept above 50 %", "{minimum: 4, maximum: 9, lower: 4, upper: 9, y_intercept_percent: 60}", "y_intercept_percent must be in (0, 50)"),
+    ("logistic_decay", "minimum above maximum", "{minimum: 9, maximum: 4, lower: 4, upper: 9}", "minimum must be below maximum"),
+    ("power", "an exponent of 0", "{shift: 0, exponent: 0, lower: 4, upper: 9}", "exponent must be > 0"),
+]
+
 CASES: list[Case] = [
     # -- the pipeline file itself -----------------------------------------------------------
     Case("missing-pipeline", "error", "pipeline file does not exist", None, ("file not found",)),
@@ -260,7 +279,8 @@ CASES: list[Case] = [
     Case("profile-corrupted-cell", "error", "a spreadsheet-corrupted cell such as 20-Oct",
          cocoa_table_profile, ("20-Oct", "spreadsheet date")),
     Case("profile-non-monotone-trapezoid", "error", "trapezoid limits out of order",
-         with_profile("ph: [5.0, 6.0, 7.0, 8.5]", "ph: [5.0, 7.0, 6.0, 8.5]"), ("ph", "non-decreasing")),
+         with_profile("ph: [5.0, 6.0, 7.0, 8.5]", "ph: [5.0, 7.0, 6.0, 8.5]"),
+         ("sorghum.yaml:29: limit_sets.ecocrop.limits.ph", "non-decreasing")),
     Case("profile-wrong-type", "error", "a trapezoid limit that is text",
          with_profile("ph: [5.0, 6.0, 7.0, 8.5]", "ph: [5.0, six, 7.0, 8.5]"), ("ph", "4 non-decreasing numbers")),
     Case("profile-unknown-method", "error", "an unknown scoring method",
@@ -270,6 +290,14 @@ CASES: list[Case] = [
     Case("profile-overlapping-classes", "error", "class ranges that overlap",
          with_profile('rainfall: [300, 500, 1000, 3000]', 'rainfall: {S1: ["500-1000"], S2: ["300-600"]}'),
          ("overlap",)),
+    # -- a bad value of every parameterised scoring curve, caught by `gies validate` ----------
+    *[Case(f"curve-{name}-bad-value", "error", f"a {name} factor with {what}",
+           sub("  ph: {layer: ph}", f"  ph: {{layer: ph, method: {name}, params: {params}}}"),
+           (".yaml:45: factors.ph.params", f"{name}:", expect))
+      for name, what, params, expect in CURVE_CASES],
+    Case("curve-parameter-not-a-number", "error", "a curve parameter given as text",
+         sub("  ph: {layer: ph}", "  ph: {layer: ph, method: gaussian, params: {midpoint: six, spread: 1, lower: 4, upper: 9}}"),
+         ("factors.ph.params", "'midpoint' must be a number")),
     # -- data files -------------------------------------------------------------------------
     Case("missing-layer-file", "error", "a layer file that does not exist",
          sub("senegal/pr.tif", "senegal/prr.tif"), ("layers.rainfall", "file not found")),

@@ -95,6 +95,14 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
+def test_every_scoring_curve_has_a_bad_value_case():
+    from gies.methods.registry import CURVES
+
+    from .cases import CURVE_CASES
+
+    assert sorted(c[0] for c in CURVE_CASES) == sorted(CURVES.names())
+
+
 def test_catalogue_is_documented_and_large_enough():
     assert len(CASES) >= 40
     assert len({c.id for c in CASES}) == len(CASES)

@@ -11,7 +11,7 @@ from gies.config import load_pipeline
 from gies.errors import ConfigError
 from gies.config.yamlio import load_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PIPELINE = ROOT / "pipelines" / "bungo-cocoa.yaml"
 
 

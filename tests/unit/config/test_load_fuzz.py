@@ -14,7 +14,7 @@ from gies.errors import GiesError
 from gies.stages.plan import plan
 from gies.stages.preflight import check_data
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BASES = {
     name: yaml.safe_load((REPO / "pipelines" / name).read_text(encoding="utf-8"))
     for name in ("bungo-cocoa.yaml", "senegal-sorghum.yaml", "bungo-cocoa-ahp.yaml",

@@ -11,6 +11,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from gies.publish.i18n import catalogue
+from gies.io import gpkg
 from gies.publish import qgis
 from gies.io.rasters import read_categories, write_categories
 
@@ -35,14 +36,14 @@ def test_gpkg_is_version_1_2_with_default_style(tmp_path):
     gdf = gpd.GeoDataFrame({"name": ["Thiès", "Sédhiou"], "suitable_share": [0.2, 0.9]},
                            geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326")
     path = tmp_path / "zones.gpkg"
-    qgis.write_gpkg(gdf, path, "regions")
-    qgis.write_gpkg(gdf, path, "other")
-    assert qgis.gpkg_version(path) == 10200
+    gpkg.write_gpkg(gdf, path, "regions")
+    gpkg.write_gpkg(gdf, path, "other")
+    assert gpkg.gpkg_version(path) == 10200
     rend = qgis.graduated_renderer("suitable_share", [(0, 0.5, "#d7191c", "low"),
                                                        (0.5, 1, "#1a9641", "high")])
     qml = qgis.vector_qml(rend, qgis.simple_labeling("name"))
-    qgis.set_gpkg_default_style(path, "regions", qml, name="a")
-    qgis.set_gpkg_default_style(path, "regions", qml, name="b")
+    gpkg.set_gpkg_default_style(path, "regions", qml, name="a")
+    gpkg.set_gpkg_default_style(path, "regions", qml, name="b")
     with sqlite3.connect(path) as con:
         rows = con.execute("SELECT styleName, useAsDefault, f_geometry_column FROM layer_styles "
                            "WHERE f_table_name = 'regions' ORDER BY id").fetchall()

@@ -107,9 +107,9 @@ def test_int16_nodata_scale_matches_gdalwarp(tmp_path, monkeypatch, chunk, tile,
                                   "test_igh_to_laea", "test_antimeridian_aoi_auto_laea",
                                   "test_antimeridian_aoi_geographic_frame"])
 def test_placement_with_many_warp_tiles(monkeypatch, case):
-    """The placement proofs of test_harmonise_placement, with tiles of 16 target pixels (every
+    """The placement proofs of test_harmonise, with tiles of 16 target pixels (every
     tile's source window computed on its own, across the antimeridian too)."""
-    import test_harmonise_placement as placement
+    from . import test_harmonise as placement
 
     monkeypatch.setattr(warp_mod, "WARP_TILE", 16)
     getattr(placement, case)()

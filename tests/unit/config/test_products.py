@@ -12,7 +12,7 @@ from gies.config.products import load_profile
 from gies.config.tables import read_lumens_table
 from gies.methods.class_limits import ClassLimits, Interval, parse_range
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CACAO_CSV = ROOT / "data/sample/tables/land_suitability_parameters_cacao.csv"
 COCOA_YAML = ROOT / "gies/data/products/cocoa.yaml"
 
