@@ -34,87 +34,93 @@ __all__ = ["linear", "symmetric_linear", "gaussian", "near", "small", "large",
            "logistic_growth", "logistic_decay", "power"]
 
 
-def _shape_np(x: np.ndarray, kind: str, p: tuple) -> np.ndarray:
-    """Raw transformation function f(x) (float64)."""
+# -- the formulas: f(x) of each curve, float64 in, float64 out ------------------------------------
+def _linear_f(x, lo, hi):
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _symmetric_linear_f(x, lo, hi):
+    mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
+    return np.clip(1.0 - np.abs(x - mid) / half, 0.0, 1.0)
+
+
+def _gaussian_f(x, mid, spread):
+    return np.exp(-spread * (x - mid) ** 2)
+
+
+def _near_f(x, mid, spread):
+    return 1.0 / (1.0 + spread * (x - mid) ** 2)
+
+
+def _small_large_f(x, mid, spread, small):
+    ratio = np.where(x > 0, x, 0.0) / mid
+    out = 1.0 / (1.0 + np.power(ratio, spread if small else -spread))
+    # x <= 0: the limit of the formula as x -> 0+ (1 for small, 0 for large)
+    return np.where(x > 0, out, 1.0 if small else 0.0)
+
+
+def _logistic_f(x, lo, hi, pct, growth):
+    mid = (lo + hi) / 2.0
+    k = 2.0 * math.log(100.0 / pct - 1.0) / (hi - lo)
+    g = 1.0 / (1.0 + np.exp(-k * (x - mid)))
+    return g if growth else 1.0 - g
+
+
+def _power_f(x, shift, exponent):
+    return np.power(np.maximum(x - shift, 0.0), exponent)
+
+
+def _shape_np(x: np.ndarray, f, p: tuple) -> np.ndarray:
+    """The curve's formula ``f(x, *p)`` (float64), with floating-point warnings silenced."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if kind == "linear":
-            lo, hi = p
-            return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-        if kind == "symmetric_linear":
-            lo, hi = p
-            mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
-            return np.clip(1.0 - np.abs(x - mid) / half, 0.0, 1.0)
-        if kind == "gaussian":
-            mid, spread = p
-            return np.exp(-spread * (x - mid) ** 2)
-        if kind == "near":
-            mid, spread = p
-            return 1.0 / (1.0 + spread * (x - mid) ** 2)
-        if kind in ("small", "large"):
-            mid, spread = p
-            ratio = np.where(x > 0, x, 0.0) / mid
-            e = spread if kind == "small" else -spread
-            out = 1.0 / (1.0 + np.power(ratio, e))
-            # x <= 0: the limit of the formula as x -> 0+ (1 for small, 0 for large)
-            return np.where(x > 0, out, 1.0 if kind == "small" else 0.0)
-        if kind in ("logistic_growth", "logistic_decay"):
-            lo, hi, pct = p
-            mid = (lo + hi) / 2.0
-            k = 2.0 * math.log(100.0 / pct - 1.0) / (hi - lo)
-            g = 1.0 / (1.0 + np.exp(-k * (x - mid)))
-            return g if kind == "logistic_growth" else 1.0 - g
-        if kind == "power":
-            shift, exponent = p
-            return np.power(np.maximum(x - shift, 0.0), exponent)
-    raise ValueError(f"unknown function {kind!r}")  # pragma: no cover
+        return f(x, *p)
 
 
-_PEAKED = {"symmetric_linear", "gaussian", "near"}
-
-
-def _extremes(kind: str, p: tuple, lower: float, upper: float) -> tuple[float, float]:
-    ends = _shape_np(np.array([lower, upper], dtype=np.float64), kind, p)
+def _extremes(f, p: tuple, lower: float, upper: float, peak: float | None) -> tuple[float, float]:
+    """Lowest and highest f on [lower, upper]: at the ends, or at an interior ``peak``."""
+    ends = _shape_np(np.array([lower, upper], dtype=np.float64), f, p)
     lo_v, hi_v = float(ends.min()), float(ends.max())
-    if kind in _PEAKED:
-        mid = (p[0] + p[1]) / 2.0 if kind == "symmetric_linear" else p[0]
-        peak = float(_shape_np(np.array([min(max(mid, lower), upper)]), kind, p)[0])
-        hi_v = max(hi_v, peak)
+    if peak is not None:
+        top = float(_shape_np(np.array([min(max(peak, lower), upper)]), f, p)[0])
+        hi_v = max(hi_v, top)
     return lo_v, hi_v
 
 
-def _rescaled_np(x, kind, p, lower, upper, below, above, f_lo, f_hi, rescale):
+def _rescaled_np(x, f, p, lower, upper, below, above, f_lo, f_hi, rescale):
     x64 = np.asarray(x, dtype=np.float64)
-    f = _shape_np(x64, kind, p)
-    s = (f - f_lo) / (f_hi - f_lo) if rescale else f
+    fx = _shape_np(x64, f, p)
+    s = (fx - f_lo) / (f_hi - f_lo) if rescale else fx
     s = np.clip(s, 0.0, 1.0)
     s = np.where(x64 < lower, below, np.where(x64 > upper, above, s))
     s[np.isnan(x64)] = np.nan
     return s.astype(np.float32)
 
 
-def _continuous(layer, kind, p, *, lower, upper, below, above, rescale):
+def _continuous(layer, kind: str, f, p: tuple, *, lower, upper, below, above, rescale,
+                peak: float | None = None):
+    """The score of ``layer`` by the formula ``f(x, *p)`` with the shared thresholds (module
+    docstring); ``peak``: where f has an interior maximum (``None``: monotonic)."""
     lower, upper = float(lower), float(upper)
     if not lower < upper:
         raise ValueError(f"{kind}: lower threshold {lower} must be below upper threshold {upper}")
     if rescale and not (math.isfinite(lower) and math.isfinite(upper)):
         raise ValueError(f"{kind}: rescaling needs finite thresholds, got [{lower}, {upper}]")
-    f_lo, f_hi = _extremes(kind, p, lower if math.isfinite(lower) else -1e300,
-                           upper if math.isfinite(upper) else 1e300)
+    f_lo, f_hi = _extremes(f, p, lower if math.isfinite(lower) else -1e300,
+                           upper if math.isfinite(upper) else 1e300, peak)
     if rescale and not f_hi > f_lo:
         raise ValueError(
-            f"{kind}{p}: the function is constant on [{lower}, {upper}]; choose thresholds "
+            f"{kind}: the function is constant on [{lower}, {upper}]; choose thresholds "
             "where it changes"
         )
-    ends = _rescaled_np(np.array([lower, upper]), kind, p, -math.inf, math.inf, 0.0, 0.0,
+    ends = _rescaled_np(np.array([lower, upper]), f, p, -math.inf, math.inf, 0.0, 0.0,
                         f_lo, f_hi, rescale)
     b = float(ends[0]) if below is None else float(below)
     a = float(ends[1]) if above is None else float(above)
     for what, v in (("below", b), ("above", a)):
         if not (math.isnan(v) or 0.0 <= v <= 1.0):
             raise ValueError(f"{kind}: value {what} threshold must be in [0, 1] or NaN, got {v}")
-    data = blockwise(layer, _rescaled_np, kind, p, lower, upper, b, a, f_lo, f_hi, bool(rescale))
-    out = like(layer, data, name=f"{layer.name}_score", units="1")
-    return out
+    data = blockwise(layer, _rescaled_np, f, p, lower, upper, b, a, f_lo, f_hi, bool(rescale))
+    return like(layer, data, name=f"{layer.name}_score", units="1")
 
 
 @CURVES.register("linear")
@@ -141,7 +147,7 @@ def linear(layer: xr.DataArray, *, minimum: float, maximum: float, lower: float,
     """
     if minimum == maximum:
         raise ValueError("linear: minimum and maximum must differ")
-    return _continuous(layer, "linear", (float(minimum), float(maximum)), lower=lower,
+    return _continuous(layer, "linear", _linear_f, (float(minimum), float(maximum)), lower=lower,
                        upper=upper, below=below, above=above, rescale=rescale)
 
 
@@ -166,8 +172,9 @@ def symmetric_linear(layer: xr.DataArray, *, minimum: float, maximum: float, low
     """
     if not minimum < maximum:
         raise ValueError("symmetric_linear: minimum must be below maximum")
-    return _continuous(layer, "symmetric_linear", (float(minimum), float(maximum)),
-                       lower=lower, upper=upper, below=below, above=above, rescale=rescale)
+    return _continuous(layer, "symmetric_linear", _symmetric_linear_f,
+                       (float(minimum), float(maximum)), lower=lower, upper=upper, below=below,
+                       above=above, rescale=rescale, peak=(float(minimum) + float(maximum)) / 2.0)
 
 
 @CURVES.register("gaussian")
@@ -192,8 +199,9 @@ def gaussian(layer: xr.DataArray, *, midpoint: float, spread: float, lower: floa
     """
     if not spread > 0:
         raise ValueError("gaussian: spread must be > 0")
-    return _continuous(layer, "gaussian", (float(midpoint), float(spread)), lower=lower,
-                       upper=upper, below=below, above=above, rescale=rescale)
+    return _continuous(layer, "gaussian", _gaussian_f, (float(midpoint), float(spread)),
+                       lower=lower, upper=upper, below=below, above=above, rescale=rescale,
+                       peak=float(midpoint))
 
 
 @CURVES.register("near")
@@ -217,8 +225,9 @@ def near(layer: xr.DataArray, *, midpoint: float, spread: float, lower: float, u
     """
     if not spread > 0:
         raise ValueError("near: spread must be > 0")
-    return _continuous(layer, "near", (float(midpoint), float(spread)), lower=lower,
-                       upper=upper, below=below, above=above, rescale=rescale)
+    return _continuous(layer, "near", _near_f, (float(midpoint), float(spread)),
+                       lower=lower, upper=upper, below=below, above=above, rescale=rescale,
+                       peak=float(midpoint))
 
 
 @CURVES.register("small")
@@ -243,8 +252,8 @@ def small(layer: xr.DataArray, *, midpoint: float, spread: float, lower: float, 
     """
     if not (midpoint > 0 and spread > 0):
         raise ValueError("small: midpoint and spread must be > 0")
-    return _continuous(layer, "small", (float(midpoint), float(spread)), lower=lower,
-                       upper=upper, below=below, above=above, rescale=rescale)
+    return _continuous(layer, "small", _small_large_f, (float(midpoint), float(spread), True),
+                       lower=lower, upper=upper, below=below, above=above, rescale=rescale)
 
 
 @CURVES.register("large")
@@ -268,8 +277,8 @@ def large(layer: xr.DataArray, *, midpoint: float, spread: float, lower: float, 
     """
     if not (midpoint > 0 and spread > 0):
         raise ValueError("large: midpoint and spread must be > 0")
-    return _continuous(layer, "large", (float(midpoint), float(spread)), lower=lower,
-                       upper=upper, below=below, above=above, rescale=rescale)
+    return _continuous(layer, "large", _small_large_f, (float(midpoint), float(spread), False),
+                       lower=lower, upper=upper, below=below, above=above, rescale=rescale)
 
 
 @CURVES.register("logistic_growth")
@@ -300,8 +309,8 @@ def logistic_growth(layer: xr.DataArray, *, minimum: float, maximum: float, lowe
         raise ValueError("logistic_growth: minimum must be below maximum")
     if not 0 < y_intercept_percent < 50:
         raise ValueError("logistic_growth: y_intercept_percent must be in (0, 50)")
-    return _continuous(layer, "logistic_growth",
-                       (float(minimum), float(maximum), float(y_intercept_percent)),
+    return _continuous(layer, "logistic_growth", _logistic_f,
+                       (float(minimum), float(maximum), float(y_intercept_percent), True),
                        lower=lower, upper=upper, below=below, above=above, rescale=rescale)
 
 
@@ -328,8 +337,8 @@ def logistic_decay(layer: xr.DataArray, *, minimum: float, maximum: float, lower
         raise ValueError("logistic_decay: minimum must be below maximum")
     if not 0 < y_intercept_percent < 50:
         raise ValueError("logistic_decay: y_intercept_percent must be in (0, 50)")
-    return _continuous(layer, "logistic_decay",
-                       (float(minimum), float(maximum), float(y_intercept_percent)),
+    return _continuous(layer, "logistic_decay", _logistic_f,
+                       (float(minimum), float(maximum), float(y_intercept_percent), False),
                        lower=lower, upper=upper, below=below, above=above, rescale=rescale)
 
 
@@ -354,6 +363,6 @@ def power(layer: xr.DataArray, *, shift: float, exponent: float, lower: float, u
         raise ValueError("power: exponent must be > 0")
     if lower < shift:
         raise ValueError("power: lower threshold must be >= shift (x - shift >= 0)")
-    return _continuous(layer, "power", (float(shift), float(exponent)), lower=lower,
+    return _continuous(layer, "power", _power_f, (float(shift), float(exponent)), lower=lower,
                        upper=upper, below=below, above=above, rescale=True)
 
