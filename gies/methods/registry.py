@@ -171,7 +171,7 @@ class Method:
 
     @property
     def summary(self) -> str:
-        """The first sentence of the function's docstring."""
+        """The first paragraph of the function's docstring."""
         return _summary(self.func)
 
     @property
@@ -191,8 +191,7 @@ class Method:
 
 def _summary(obj: Any) -> str:
     doc = inspect.getdoc(obj) or ""
-    first = doc.strip().split("\n\n")[0].replace("\n", " ").strip()
-    return first.split(". ")[0].rstrip(".") + "." if first else ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ").strip()
 
 
 class Registry(Mapping[str, T], Generic[T]):
