@@ -31,7 +31,7 @@ from gies.methods._layers import blockwise, like
 from gies.methods.registry import CURVES
 
 __all__ = ["linear", "symmetric_linear", "gaussian", "near", "small", "large",
-           "logistic_growth", "logistic_decay", "power"]
+           "logistic_growth", "logistic_decay", "power", "exponential"]
 
 
 # -- the formulas: f(x) of each curve, float64 in, float64 out ------------------------------------
@@ -366,3 +366,39 @@ def power(layer: xr.DataArray, *, shift: float, exponent: float, lower: float, u
     return _continuous(layer, "power", _power_f, (float(shift), float(exponent)), lower=lower,
                        upper=upper, below=below, above=above, rescale=True)
 
+
+
+#: The largest value ArcGIS lets an exponential reach: half of float32's largest.
+_EXP_CAP = 1.701411733e38
+
+
+def _exponential_f(x, shift, base_factor):
+    return np.minimum(np.exp((x - shift) * base_factor), _EXP_CAP)
+
+
+@CURVES.register("exponential")
+def exponential(layer: xr.DataArray, *, shift: float, base_factor: float, lower: float,
+                upper: float, below: float | None = None, above: float | None = None,
+                rescale: bool = True) -> xr.DataArray:
+    """ArcGIS Exponential: ``f = exp((x - shift) * base_factor)`` on [lower, upper],
+    stretched to [0, 1] between f(lower) and f(upper) (increasing for ``base_factor`` > 0,
+    decreasing for < 0). ``base_factor = ln(b)`` gives the base-``b`` exponential
+    ``b^(x - shift)``; f is capped at half of float32's largest value (1.7e38), as ArcGIS
+    does. Reference: ArcGIS Pro ``TfExponential(shift, baseFactor, lowerThreshold,
+    valueBelowThreshold, upperThreshold, valueAboveThreshold)``.
+
+    ``lower``, ``upper``, ``below``, ``above`` (and ``rescale``): the shared thresholds of
+    the module docstring.
+
+    Examples
+    --------
+    >>> from gies.testing import make_layer
+    >>> s = exponential(make_layer([[0.0, 1.0, 2.0, 3.0]]), shift=0, base_factor=math.log(2),
+    ...                 lower=0, upper=3)
+    >>> [round(float(v), 4) for v in s.values[0]]   # (2^x - 1) / (2^3 - 1)
+    [0.0, 0.1429, 0.4286, 1.0]
+    """
+    if not (math.isfinite(base_factor) and base_factor != 0):
+        raise ValueError(f"exponential: base_factor must be a non-zero number, got {base_factor}")
+    return _continuous(layer, "exponential", _exponential_f, (float(shift), float(base_factor)),
+                       lower=lower, upper=upper, below=below, above=above, rescale=rescale)

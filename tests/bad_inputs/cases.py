@@ -204,6 +204,7 @@ CURVE_CASES = [
     ("logistic_growth", "a y intercept above 50 %", "{minimum: 4, maximum: 9, lower: 4, upper: 9, y_intercept_percent: 60}", "y_intercept_percent must be in (0, 50)"),
     ("logistic_decay", "minimum above maximum", "{minimum: 9, maximum: 4, lower: 4, upper: 9}", "minimum must be below maximum"),
     ("power", "an exponent of 0", "{shift: 0, exponent: 0, lower: 4, upper: 9}", "exponent must be > 0"),
+    ("exponential", "a base factor of 0", "{shift: 0, base_factor: 0, lower: 4, upper: 9}", "base_factor must be a non-zero number"),
 ]
 
 CASES: list[Case] = [

@@ -273,3 +273,22 @@ def test_trapezoid_is_exactly_one_on_its_optimum(a, w, t):
     x = [b, c, b + t * (c - b)]
     v = _vals(curves.trapezoid(make_layer([x], units="1"), limits=(a, b, c, d)))  # float32 data
     assert v.tolist() == [1.0, 1.0, 1.0]
+
+
+# -- exponential (ArcGIS TfExponential) ----------------------------------------------------
+def test_exponential_hand_values_thresholds_and_decay():
+    from gies.methods.arcgis import exponential
+
+    lyr = _row([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, NAN])
+    # f = 2^x on [0, 3]: (f - 1) / 7; below/above take the ends' scores unless given
+    s = _vals(exponential(lyr, shift=0, base_factor=math.log(2), lower=0, upper=3))
+    np.testing.assert_allclose(s, [0, 0, 1 / 7, 3 / 7, 1, 1, np.nan], rtol=1e-6)
+    s = _vals(exponential(lyr, shift=1, base_factor=math.log(2), lower=0, upper=3,
+                          below=NAN, above=0.25))
+    np.testing.assert_allclose(s, [np.nan, 0, 1 / 7, 3 / 7, 1, 0.25, np.nan], rtol=1e-6)
+    dec = _vals(exponential(lyr, shift=0, base_factor=-math.log(2), lower=0, upper=3))
+    np.testing.assert_allclose(dec, [1, 1, 3 / 7, 1 / 7, 0, 0, np.nan], rtol=1e-6, atol=1e-7)
+    raw = _vals(exponential(lyr, shift=3, base_factor=1, lower=0, upper=3, rescale=False))
+    np.testing.assert_allclose(raw[1:5], np.exp([-3, -2, -1, 0]), rtol=1e-6)
+    with pytest.raises(ValueError, match="base_factor must be a non-zero number"):
+        exponential(lyr, shift=0, base_factor=0, lower=0, upper=3)
