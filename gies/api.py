@@ -120,7 +120,7 @@ def build(pipeline: str | Path | LoadedPipeline):
     for name in ("potential", "subclasses", "n_limiting", "best_month"):
         if getattr(m, name) is not None:
             data[name] = getattr(m, name)
-    ds = xr.Dataset({k: v.variable if isinstance(v, xr.DataArray) else v for k, v in data.items()},
-                    coords={"y": pl.grid.y_coords, "x": pl.grid.x_coords})
+    ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in ("y", "x")])
+                     for k, v in data.items()}).assign_coords(pl.grid.coords())
     ds.attrs = {"pipeline": pl.config.name, "title": pl.config.title}
     return ds

@@ -7,6 +7,7 @@ explicitly; stages check that their inputs sit on it (:func:`assert_on_grid`).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "tile_spans",
     "tile_shape",
     "WARP_TILE",
+    "SPATIAL_REF",
 ]
 
 
@@ -208,6 +210,21 @@ class Grid:
         """True when the CRS is longitude/latitude."""
         return bool(self.pyproj_crs.is_geographic)
 
+    def spatial_ref_attrs(self) -> dict[str, str]:
+        """The attributes of the ``spatial_ref`` coordinate: the CRS as WKT (``crs_wkt`` and
+        GDAL's ``spatial_ref``) and the GeoTransform ``c a b f d e`` with every number
+        written exactly (``repr`` of the float)."""
+        gt = " ".join(repr(float(v)) for v in self.transform.to_gdal())
+        return {"crs_wkt": self.crs, "spatial_ref": self.crs, "GeoTransform": gt}
+
+    def coords(self) -> dict[str, Any]:
+        """Coordinates of a layer on this grid: pixel-centre ``y`` and ``x`` and the scalar
+        ``spatial_ref`` that carries the grid (:func:`grid_of`), as rioxarray writes it."""
+        import xarray as xr
+
+        return {"y": self.y_coords, "x": self.x_coords,
+                SPATIAL_REF: xr.Variable((), 0, attrs=self.spatial_ref_attrs())}
+
     def __repr__(self) -> str:
         epsg = self.pyproj_crs.to_epsg()
         crs = f"EPSG:{epsg}" if epsg else self.pyproj_crs.name
@@ -228,12 +245,29 @@ class Grid:
         return all(math.isclose(u, v, rel_tol=0, abs_tol=rtol * px * 1e3) for u, v in zip(a, b))
 
 
+#: Name of the coordinate that carries a layer's grid (as rioxarray and GDAL name it).
+SPATIAL_REF = "spatial_ref"
+
+
+@functools.lru_cache(maxsize=256)
+def _grid_from(wkt: str, geotransform: str, shape: tuple[int, int]) -> Grid:
+    values = [float(v) for v in geotransform.split()]
+    return Grid(wkt, Affine.from_gdal(*values), shape)
+
+
 def grid_of(da: Any) -> Grid:
-    """The :class:`Grid` a harmonised DataArray sits on (stored in ``attrs['grid']``)."""
-    grid = da.attrs.get("grid")
-    if not isinstance(grid, Grid):
-        raise GridMismatchError(f"layer {da.name!r} carries no grid: it was not harmonised")
-    return grid
+    """The :class:`Grid` a harmonised layer sits on, rebuilt from its ``spatial_ref``
+    coordinate (CRS WKT and GeoTransform, written by :meth:`Grid.coords`) and its shape:
+    exactly the grid it was put on, never re-derived from coordinate values, so it survives
+    xarray arithmetic and ``to_netcdf``/``open_dataset``."""
+    ref = getattr(da, "coords", {}).get(SPATIAL_REF) if hasattr(da, "coords") else None
+    attrs = getattr(ref, "attrs", {}) if ref is not None else {}
+    if "crs_wkt" not in attrs or "GeoTransform" not in attrs:
+        raise GridMismatchError(
+            f"layer {getattr(da, 'name', None)!r} carries no grid (no {SPATIAL_REF} coordinate "
+            "with crs_wkt and GeoTransform): it was not harmonised")
+    return _grid_from(str(attrs["crs_wkt"]), str(attrs["GeoTransform"]),
+                      tuple(int(n) for n in da.shape[-2:]))
 
 
 def assert_on_grid(grid: Grid, *layers: Any) -> None:

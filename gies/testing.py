@@ -48,13 +48,8 @@ def make_layer(
     if grid.shape != arr.shape:
         raise ValueError(f"values have shape {arr.shape}, grid has {grid.shape}")
     data = dsa.from_array(arr, chunks=chunks) if chunks else arr
-    return xr.DataArray(
-        data,
-        dims=("y", "x"),
-        coords={"y": grid.y_coords, "x": grid.x_coords},
-        name=name,
-        attrs={"grid": grid, "units": units},
-    )
+    return xr.DataArray(data, dims=("y", "x"), coords=grid.coords(), name=name,
+                        attrs={"units": units})
 
 
 def assert_layer_equal(actual: xr.DataArray, expected, *, rtol: float = 1e-6) -> None:

@@ -149,7 +149,9 @@ def _derive_dry_run(spec) -> str | None:
     params = derive_params(spec)
     if method.extra.get("input") == "dem":
         dem = sample_layer(shape=(3, 3))
-        return check_call(method, dem, {"grid": dem.attrs["grid"], **params})
+        from gies.grid import grid_of
+
+        return check_call(method, dem, {"grid": grid_of(dem), **params})
     return check_call(method, sample_layer(shape=(len(d.months), 1, 1)), params)
 
 

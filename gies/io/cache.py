@@ -101,8 +101,8 @@ def open_cached(path: Path, grid, *, chunk: int, units: str, name: str):
     da = rioxarray.open_rasterio(path, chunks={"y": chunk, "x": chunk}, masked=True,
                                  lock=False).sel(band=1, drop=True).astype(np.float32)
     da = da.drop_vars([c for c in da.coords if c not in ("x", "y")])
-    da = da.assign_coords(y=grid.y_coords, x=grid.x_coords)
-    da.attrs = {"grid": grid, "units": units, "cached": str(path)}
+    da = da.assign_coords(grid.coords())
+    da.attrs = {"units": units, "cached": str(path)}
     da.name = name
     return da
 

@@ -396,5 +396,6 @@ def open_output(path: Path, grid: Grid, *, chunk: int) -> xr.DataArray:
     da = rioxarray.open_rasterio(path, chunks={"y": chunk, "x": chunk}, masked=False,
                                  lock=False).sel(band=1, drop=True)
     da = da.drop_vars([c for c in da.coords if c not in ("x", "y")])
-    da.attrs = {"grid": grid}
+    da = da.assign_coords(grid.coords())
+    da.attrs = {}
     return da

@@ -57,8 +57,8 @@ def stack_layers(layers: Mapping[str, xr.DataArray]) -> xr.DataArray:
 
 
 def finish(template: xr.DataArray, data, name: str, units: str, extra: dict) -> xr.DataArray:
-    """A combined result on ``template``'s grid (attrs: grid, units and ``extra``)."""
+    """A combined result on ``template``'s grid and coordinates (attrs: units and ``extra``)."""
     out = template.copy(data=data)
     out.name = name
-    out.attrs = {"grid": template.attrs["grid"], "units": units, **extra}
+    out.attrs = {"units": units, **extra}
     return out

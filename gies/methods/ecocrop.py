@@ -185,8 +185,7 @@ def ecocrop_monthly(
     )
     out = out.transpose("start_month", ...).assign_coords(start_month=np.arange(1, 13))
     out.name = "ecocrop_seasons"
-    out.attrs = {k: v for k, v in tavg.attrs.items() if k == "grid"}
-    out.attrs["units"] = "1"
+    out.attrs = {"units": "1"}
     return out
 
 
@@ -230,9 +229,8 @@ def ecocrop_seasonal(
     score = score.drop_vars("start_month", errors="ignore")
     month = month.drop_vars("start_month", errors="ignore")
     score.name, month.name = "ecocrop_score", "best_start_month"
-    grid = {k: v for k, v in tavg.attrs.items() if k == "grid"}
-    score.attrs = {**grid, "units": "1", "duration_months": int(duration), "basis": basis}
-    month.attrs = {**grid, "units": "month", "nodata_meaning": "0 = no suitable start"}
+    score.attrs = {"units": "1", "duration_months": int(duration), "basis": basis}
+    month.attrs = {"units": "month", "nodata_meaning": "0 = no suitable start"}
     return score, month
 
 

@@ -291,10 +291,9 @@ def sample_layer(value: float = 0.0, *, shape: tuple[int, ...] = (1, 1), dtype="
     grid = Grid(_sample_grid_wkt(), Affine(100.0, 0.0, 0.0, 0.0, -100.0, 100.0 * rows),
                 (rows, cols))
     dims = ("band", "y", "x")[-len(shape):]
-    coords = {"y": grid.y_coords, "x": grid.x_coords}
     with _numpy_only_xarray():
-        return xr.DataArray(np.full(shape, value, dtype=dtype), dims=dims, coords=coords,
-                            name=name, attrs={"grid": grid, "units": "1"})
+        return xr.DataArray(np.full(shape, value, dtype=dtype), dims=dims, coords=grid.coords(),
+                            name=name, attrs={"units": "1"})
 
 
 def check_call(method: Method, data, params: Mapping[str, Any]) -> str | None:

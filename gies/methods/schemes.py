@@ -95,7 +95,7 @@ def classify_score(score: xr.DataArray, *, scheme: ClassScheme) -> xr.DataArray:
     codes = blockwise(score, _classify_np, scheme.s1, scheme.s2, scheme.s3, dtype=np.uint8)
     out = score.copy(data=codes)
     out.name = "classes"
-    out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name}
+    out.attrs = {"units": "class", "scheme": scheme.name}
     return out
 
 
@@ -187,6 +187,6 @@ def classify_gaez(score: xr.DataArray, *, scheme: GaezScheme = GAEZ_SCHEME) -> x
         s >= scheme.ms, 3, xr.where(s >= scheme.m_s, 4, xr.where(s > 0, 5, 6)))))
     out = xr.where(s.isnull(), NODATA, out).astype(np.uint8)
     out.name = "gaez_classes"
-    out.attrs = {"grid": score.attrs.get("grid"), "units": "class", "scheme": scheme.name,
+    out.attrs = {"units": "class", "scheme": scheme.name,
                  "classes": {str(k): v for k, v in GAEZ_NAMES.items()}}
     return out

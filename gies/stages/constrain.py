@@ -38,8 +38,7 @@ def rasterize_mask(grid: Grid, geoms, chunk: int, *, all_touched: bool) -> xr.Da
 
     data = dsa.map_blocks(block, chunks=dsa.core.normalize_chunks(chunk, grid.shape), dtype=bool,
                           meta=np.array((), dtype=bool))
-    return xr.DataArray(data, dims=("y", "x"), coords={"y": grid.y_coords, "x": grid.x_coords},
-                        name="mask", attrs={"grid": grid})
+    return xr.DataArray(data, dims=("y", "x"), coords=grid.coords(), name="mask")
 
 
 
@@ -73,5 +72,5 @@ def exclusions(plan, layers: Mapping[str, xr.DataArray]) -> xr.DataArray | None:
     out = masks[0]
     for m in masks[1:]:
         out = out | m
-    out.attrs = {"grid": plan.grid}
+    out.attrs = {}
     return out

@@ -80,8 +80,8 @@ def onto_grid(
                      dst_nodata=dst_nodata, pad=pad, engine=engine)
         dims = tuple(layer.dims[:-2]) + ("y", "x")
         out = xr.DataArray(data, dims=dims)
-    out = out.assign_coords(y=grid.y_coords, x=grid.x_coords).chunk({"y": chunk, "x": chunk})
-    out.attrs = {**layer.attrs, "grid": grid}
+    out = out.assign_coords(grid.coords()).chunk({"y": chunk, "x": chunk})
+    out.attrs = dict(layer.attrs)
     out.name = layer.name
     return out
 
@@ -136,8 +136,8 @@ def onto_grid_many(
     out = []
     for i, layer in enumerate(layers):
         da = xr.DataArray(data[i], dims=("y", "x"))
-        da = da.assign_coords(y=grid.y_coords, x=grid.x_coords).chunk({"y": chunk, "x": chunk})
-        da.attrs = {**layer.attrs, "grid": grid}
+        da = da.assign_coords(grid.coords()).chunk({"y": chunk, "x": chunk})
+        da.attrs = dict(layer.attrs)
         da.name = layer.name
         out.append(da)
     return out

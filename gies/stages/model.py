@@ -83,27 +83,24 @@ def _masked(plan, m: Model, inside: xr.DataArray) -> Model:
     score -> 254 in the code layers."""
     grid = plan.grid
 
+    def on_grid(out):
+        return out.assign_coords(grid.coords())
+
     def classes(c):
         if m.excluded is not None:
             c = xr.where(m.excluded, EXCLUDED, c)
-        out = xr.where(inside, c, OUTSIDE).astype(np.uint8)
-        out.attrs = {"grid": grid}
-        return out
+        return on_grid(xr.where(inside, c, OUTSIDE).astype(np.uint8))
 
-    score = m.score.where(inside)
+    score = on_grid(m.score.where(inside))
     nodata = score.isnull()
 
-    def codes(lyr, keep_grid=False):
+    def codes(lyr):
         if lyr is None:
             return None
-        out = xr.where(inside, xr.where(nodata, NODATA, lyr), OUTSIDE).astype(np.uint8)
-        if keep_grid:
-            out.attrs = {"grid": grid}
-        return out
+        return on_grid(xr.where(inside, xr.where(nodata, NODATA, lyr), OUTSIDE).astype(np.uint8))
 
-    score.attrs = {**score.attrs, "grid": grid}
     return Model(
-        score=score, classes=classes(m.classes), limiting=codes(m.limiting, keep_grid=True),
+        score=score, classes=classes(m.classes), limiting=codes(m.limiting),
         factor_scores=MappingProxyType({f: s.where(inside) for f, s in m.factor_scores.items()}),
         factor_classes=m.factor_classes,
         potential=None if m.potential is None else classes(m.potential),

@@ -65,13 +65,12 @@ def score_seasonal(layers: Mapping[str, xr.DataArray], sp: SeasonalPlan
     tmin = layers[sp.tmin] if sp.tmin else None
     score, best = SEASONAL[sp.model](layers[sp.tavg], prec=layers[sp.prec], tmin=tmin,
                                      **sp.params)
-    grid = layers[sp.tavg].attrs["grid"]
     info = {"duration_months": score.attrs.get("duration_months"),
             "basis": score.attrs.get("basis")}
     score = score.copy()
     best = best.copy()
-    score.attrs = {"grid": grid, "units": "1"}
-    best.attrs = {"grid": grid, "units": "month"}
+    score.attrs = {"units": "1"}
+    best.attrs = {"units": "month"}
     score.name = "seasonal_score"
     return score, best, info
 

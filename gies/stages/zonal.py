@@ -41,7 +41,7 @@ from shapely.geometry import box
 from gies.area import cell_areas, uniform_cell_area
 from gies.methods.schemes import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
 from gies.errors import EmptyZoneWarning
-from gies.grid import Grid, assert_on_grid
+from gies.grid import Grid, assert_on_grid, grid_of
 from gies.io.gdal import block_cache
 
 __all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS",
@@ -242,7 +242,7 @@ class ZoneSums:
                  extra_classes: Mapping[str, xr.DataArray] | None = None, block: int = 1024):
         import dask.array as dsa
 
-        grid: Grid = classes.attrs["grid"]
+        grid: Grid = grid_of(classes)
         factor_scores = dict(factor_scores or {})
         extra_classes = dict(extra_classes or {})
         layers = ([classes, score] + ([limiting] if limiting is not None else [])

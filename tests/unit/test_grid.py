@@ -92,8 +92,7 @@ def test_assert_on_grid():
     assert_on_grid(g, make_layer(np.zeros((2, 2)), grid=g))
     with pytest.raises(GridMismatchError):
         assert_on_grid(g, make_layer(np.zeros((2, 2)), grid=make_grid((2, 2), res=50)))
-    bare = make_layer(np.zeros((2, 2)))
-    bare.attrs.pop("grid")
+    bare = make_layer(np.zeros((2, 2))).drop_vars("spatial_ref")
     with pytest.raises(GridMismatchError):
         grid_of(bare)
 
@@ -186,3 +185,37 @@ def test_utm_central_meridian():
     # areal scale ~ k0^2 (1 + x^2/R^2), x = 200 km: about 1e-3 less than on the meridian
     shrink = 1 - cell_areas(far)[0, 0] / (100.0**2 / k0**2)
     assert 0.9e-3 < shrink < 1.1e-3
+
+
+# -- the grid travels in the spatial_ref coordinate -----------------------------------------------
+def test_the_grid_survives_arithmetic_where_and_concat():
+    import xarray as xr
+    from affine import Affine
+
+    from gies.grid import Grid
+
+    # a transform whose numbers have no short decimal form (Bungo's is like this)
+    g = Grid(make_grid((3, 4)).crs, Affine(99.98016592873559, 0, 103841.23504113499, 0,
+                                          -99.98016592873557, 9875402.980182344), (3, 4))
+    a = make_layer(np.arange(12.0).reshape(3, 4), grid=g)
+    for derived in (a * 2 + 1, xr.where(a > 3, a, np.nan), a.where(a > 2), -a,
+                    xr.concat([a, a], dim="factor").max("factor")):
+        assert grid_of(derived) == g
+        assert grid_of(derived).transform == g.transform  # bit for bit
+    assert grid_of(a) is grid_of(a * 1)  # rebuilt once, then reused
+
+
+def test_the_grid_survives_netcdf(tmp_path):
+    import xarray as xr
+
+    g = make_grid((2, 3), res=30.0, crs="EPSG:4326", origin=(-16.98765432101, 14.0123456789))
+    ds = xr.Dataset({"score": make_layer(np.ones((2, 3)), grid=g),
+                     "classes": make_layer(np.full((2, 3), 2, dtype="uint8"), grid=g)})
+    ds.to_netcdf(tmp_path / "x.nc")
+    with xr.open_dataset(tmp_path / "x.nc") as back:
+        assert grid_of(back.score) == g and grid_of(back["classes"]) == g
+        assert back["classes"].dtype == np.uint8
+        # rioxarray reads the same grid from it
+        import rioxarray  # noqa: F401
+
+        assert tuple(back.score.rio.transform()) == tuple(g.transform)

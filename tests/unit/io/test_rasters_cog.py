@@ -15,7 +15,7 @@ from gies.io.rasters import RasterOutput, _overview_levels, write_rasters
 
 def _layer(grid, v):
     return xr.DataArray(dsa.from_array(v, chunks=256), dims=("y", "x"),
-                        coords={"y": grid.y_coords, "x": grid.x_coords}, attrs={"grid": grid})
+                        coords=grid.coords())
 
 
 def test_same_cog_as_gdal_driver(tmp_path):

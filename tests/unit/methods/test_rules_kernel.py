@@ -27,8 +27,7 @@ def _layers(chunks):
                        p=[0.2, 0.2, 0.2, 0.35, 0.05]).astype(np.float32)
         data = dsa.from_array(v, chunks=chunks) if chunks else v
         out[f"f{k}"] = xr.DataArray(data, dims=("y", "x"),
-                                    coords={"y": grid.y_coords, "x": grid.x_coords},
-                                    attrs={"grid": grid})
+                                    coords=grid.coords())
     return out
 
 
