@@ -1,4 +1,3 @@
-import shutil
 import warnings
 from pathlib import Path
 
@@ -9,34 +8,21 @@ import gies
 REPO = Path(__file__).resolve().parents[2]
 
 
-def copy_pipeline(tmp: Path, name: str, edit=None) -> Path:
-    """Copy a shipped pipeline next to the repo layout so relative paths keep working."""
-    src = REPO / "pipelines" / name
-    text = src.read_text(encoding="utf-8")
-    if edit:
-        text = edit(text)
-    # The copy lives in the repo's pipelines folder under a unique name, so that its relative
-    # paths resolve; its outputs go to tmp.
-    dst = REPO / "pipelines" / f".test-{tmp.name}-{name}"
-    dst.write_text(text, encoding="utf-8")
-    return dst
-
-
 @pytest.fixture(scope="session")
 def run_pipeline(tmp_path_factory):
-    made = []
-
-    def _run(name: str, edit=None):
+    """``run_pipeline(name, **changes)``: the shipped pipeline ``pipelines/<name>`` with
+    ``changes`` merged in (:meth:`gies.config.LoadedPipeline.replace`), run into a temporary
+    folder (nothing is written into the source tree)."""
+    def _run(name: str, **changes):
         tmp = tmp_path_factory.mktemp(name.replace(".yaml", ""))
-        path = copy_pipeline(tmp, name, edit)
-        made.append(path)
+        p = gies.load_pipeline(REPO / "pipelines" / name)
+        if changes:
+            p = p.replace(**changes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return gies.run(path, output_root=tmp)
+            return gies.run(p, output_root=tmp)
 
-    yield _run
-    for p in made:
-        p.unlink(missing_ok=True)
+    return _run
 
 
 @pytest.fixture(scope="session")

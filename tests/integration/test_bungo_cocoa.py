@@ -119,8 +119,7 @@ def test_manifest_records_inputs_and_limits(bungo):
 
 
 def test_boundary_rule_better_never_worse(bungo, run_pipeline):
-    better = run_pipeline("bungo-cocoa.yaml",
-                          lambda t: t.replace("on_limit: worse", "on_limit: better"))
+    better = run_pipeline("bungo-cocoa.yaml", scoring={"on_limit": "better"})
     with rasterio.open(bungo.output_dir / "classes.tif") as a, \
          rasterio.open(better.output_dir / "classes.tif") as b:
         cw, cb = a.read(1), b.read(1)

@@ -11,13 +11,6 @@ import gies
 REPO = Path(__file__).resolve().parents[2]
 
 
-def copy_pipeline(tmp: Path, name: str) -> Path:
-    """A copy beside the shipped pipelines (so relative paths resolve) with a unique name."""
-    dst = REPO / "pipelines" / f".test-{tmp.name}-{name}"
-    dst.write_text((REPO / "pipelines" / name).read_text(encoding="utf-8"), encoding="utf-8")
-    return dst
-
-
 @pytest.fixture(scope="module")
 def cluster():
     from distributed import LocalCluster
@@ -29,13 +22,10 @@ def cluster():
 
 @pytest.mark.parametrize("name", ["senegal-sorghum-laea.yaml", "bungo-cocoa.yaml"])
 def test_cluster_run_matches_local_run(cluster, name, tmp_path, repo):
-    path = copy_pipeline(tmp_path, name)
-    try:
-        local = gies.run(path, output_root=tmp_path / "local", force=True)
-        remote = gies.run(path, output_root=tmp_path / "remote", force=True,
-                          scheduler=cluster.scheduler_address)
-    finally:
-        path.unlink(missing_ok=True)
+    path = REPO / "pipelines" / name
+    local = gies.run(path, output_root=tmp_path / "local", force=True)
+    remote = gies.run(path, output_root=tmp_path / "remote", force=True,
+                      scheduler=cluster.scheduler_address)
     for tif in sorted(p.name for p in local.output_dir.glob("*.tif")):
         with rasterio.open(local.output_dir / tif) as a, rasterio.open(remote.output_dir / tif) as b:
             x, y = a.read(1), b.read(1)
@@ -50,10 +40,7 @@ def test_cluster_run_matches_local_run(cluster, name, tmp_path, repo):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
     from gies.cli import main
-    path = copy_pipeline(tmp_path, "senegal-sorghum.yaml")
-    try:
-        rc = main(["run", "-q", "--scheduler", "tcp://127.0.0.1:1", str(path)])
-    finally:
-        path.unlink(missing_ok=True)
+    rc = main(["run", "-q", "--scheduler", "tcp://127.0.0.1:1",
+               str(REPO / "pipelines" / "senegal-sorghum.yaml")])
     err = capsys.readouterr().err
     assert rc == 2 and "cannot reach the Dask scheduler" in err and "Traceback" not in err

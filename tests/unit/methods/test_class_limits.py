@@ -71,7 +71,7 @@ def test_trapezoid_nan_stays_nan_and_dtype():
 
 def test_trapezoid_keeps_grid_and_coords():
     layer = _row([5.0, 15.0, 25.0])
-    assert_stage_contract(layer, trapezoid(layer, limits=LIMITS))
+    assert_stage_contract(trapezoid, layer, limits=LIMITS)
 
 
 def test_trapezoid_docstring_example():

@@ -12,7 +12,13 @@ from gies.methods import class_limits, curves, fao, rules
 from gies.stages import harmonise
 from gies.methods.schemes import SCHEMES, classify_score
 from gies.methods.class_limits import ClassLimits
-from gies.testing import make_grid, make_layer
+from gies.testing import (
+    ComputeForbidden,
+    assert_stage_contract,
+    make_grid,
+    make_layer,
+    no_compute,
+)
 
 SHAPE = (6, 8)
 CHUNK = 3
@@ -20,10 +26,6 @@ GRID = make_grid(SHAPE)
 DRY = ClassLimits.from_mapping(
     {"S1": ["1-2"], "S2": ["2-3", "1<"], "S3": ["3-4"], "N": [">4"]}, where="dry_months"
 )
-
-
-def _forbidden(*args, **kwargs):
-    raise AssertionError("a stage computed dask data: stages must stay lazy")
 
 
 def _layer(values, name="f", units="1"):
@@ -44,15 +46,33 @@ def _assert_lazy_chunked(da):
     )
 
 
-@pytest.fixture()
-def no_compute():
-    with dask.config.set(scheduler=_forbidden):
+@pytest.fixture(name="no_compute")
+def _no_compute():
+    with no_compute():
         yield
 
 
 def test_forbidden_scheduler_really_forbids():
-    with dask.config.set(scheduler=_forbidden), pytest.raises(AssertionError):
+    with no_compute(), pytest.raises(ComputeForbidden):
         _layer(_rng_values(0)).sum().compute()
+
+
+def test_the_contract_catches_a_stage_that_changes_its_input():
+    def bad(layer):
+        layer.attrs["units"] = "changed"
+        return layer * 1
+
+    def worse(layer):
+        layer.values[0, 0] = 99.0
+        return layer
+
+    x = make_layer(_rng_values(2))
+    with pytest.raises(AssertionError, match="attrs"):
+        assert_stage_contract(bad, x)
+    with pytest.raises(AssertionError):
+        assert_stage_contract(worse, make_layer(_rng_values(2)))
+    with pytest.raises(ComputeForbidden):
+        assert_stage_contract(lambda lyr: lyr.sum().compute(), _layer(_rng_values(2)))
 
 
 def test_scoring_stages_lazy(no_compute):
