@@ -8,7 +8,8 @@ gies's layer cache, which would skip the warp; the cache is still written, as on
 
 Wall time per pass comes from gies itself (manifest.json ``timings_s``). CPU seconds and peak
 RSS per pass come from :class:`gies.profiling.Meter`, attached to the pipeline's pass timer
-(``gies.runner._Timer``, ``gies.pipeline._Timer`` before) without changing gies: if that private hook moves, the run still
+(``gies.runner.RunContext.timed``; ``gies.pipeline._Timer`` before the runner had a
+context) without changing gies: if that private hook moves, the run still
 works and only the per-pass CPU/RSS columns stay empty.
 """
 import argparse
@@ -40,9 +41,11 @@ def main():
 
     meter = Meter()
     hooked = False
-    timer_cls = getattr(gp, "_Timer", None)
-    if timer_cls is not None and hasattr(timer_cls, "__call__"):
-        orig = timer_cls.__call__
+    # the pass timer: RunContext.timed, or _Timer.__call__ before the runner had a context
+    owner, attr = ((gp.RunContext, "timed") if hasattr(gp, "RunContext")
+                   else (getattr(gp, "_Timer", None), "__call__"))
+    if owner is not None and hasattr(owner, attr):
+        orig = getattr(owner, attr)
 
         @contextmanager
         def metered(self, name, *args, **kw):
@@ -51,7 +54,7 @@ def main():
                 st.enter_context(orig(self, name, *args, **kw))
                 yield
 
-        timer_cls.__call__ = metered
+        setattr(owner, attr, metered)
         hooked = True
     warnings.simplefilter("ignore")
     kw = {"output_root": Path(a.out_root)} if a.out_root else {}

@@ -38,13 +38,14 @@ from gies.config.resolve import (
     FactorPlan,
     SeasonalPlan,
 )
-from gies.config.schema import FORMAT_VERSION, LayerSpec, Pipeline
+from gies.config.schema import *  # noqa: F403 - the section models are part of this API
+from gies.config.schema import __all__ as _SCHEMA
 from gies.config.yamlio import LoadedYaml, load_yaml
 from gies.errors import ConfigError, ProfileError
 from gies.methods.schemes import ClassScheme
 
-__all__ = ["Pipeline", "LayerSpec", "LoadedPipeline", "load_pipeline", "json_schema",
-           "FORMAT_VERSION", "FactorPlan", "CombinePlan", "SeasonalPlan"]
+__all__ = ["LoadedPipeline", "load_pipeline", "json_schema", "FactorPlan", "CombinePlan",
+           "SeasonalPlan", *_SCHEMA]
 
 
 @dataclass(frozen=True)

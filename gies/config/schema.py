@@ -34,7 +34,8 @@ from gies.methods.registry import (
     Registry,
 )
 
-__all__ = ["Pipeline", "LayerSpec", "FactorSpec", "CombineSpec", "FORMAT_VERSION", "NAME_PATTERN"]
+__all__ = ["Reading", "MixedUnits", "DeriveSpec", "DepthMeanSpec", "LayerSpec", "VectorSpec", "AoiSpec", "ZonesSpec", "GridSpec", "ProductSpec", "FactorSpec", "ScoringSpec", "AhpSpec", "CombineSpec", "ConstraintSpec", "ImproveSpec", "SeasonalSpec", "ClassifySpec", "ZonalSpec", "OutputSpec", "QualitySpec", "ProcessingSpec", "Pipeline",
+           "FORMAT_VERSION", "NAME_PATTERN", "registered"]
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
