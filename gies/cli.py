@@ -72,11 +72,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def _summary_table(result) -> str:
+    from gies.methods.schemes import SCHEMES
+
     a = result.aoi_summary.iloc[0]
-    potential = "potential_S1_ha" in a.index
-    n2 = potential or a.get("N2_ha", 0) > 0
-    rows = [("S1", "S1"), ("S2", "S2"), ("S3", "S3")]
-    rows += [("N1", "N1"), ("N2", "N2")] if n2 else [("N", "N")]
+    scheme = SCHEMES[result.manifest.get("class_scheme", {}).get("name", "fao")]
+    potential = f"potential_{scheme.keys[0]}_ha" in a.index
+    rows = list(zip(scheme.names, scheme.keys))
+    if scheme.fao and (potential or a.get("N2_ha", 0) > 0):  # N split into N1 and N2
+        rows[-1:] = [("N1", "N1"), ("N2", "N2")]
     rows += [("excluded", "excluded"), ("no data", "nodata")]
     total = a["area_ha"]
 

@@ -32,6 +32,7 @@ import pandas as pd
 from rasterio.errors import RasterioError
 
 from gies.config import LoadedPipeline, load_pipeline
+from gies.config.resolve import suitable_classes
 from gies.errors import ExportError, GiesError, LayerError, ParameterError
 from gies.io.cache import CacheWrite, LayerCache, layer_key, open_cached
 from gies.io.manifest import InputFile, Manifest
@@ -42,8 +43,7 @@ from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.stream import write_windows
 from gies.io.tables import write_tables
 from gies.kernels import warm
-from gies.methods.class_limits import CLASSES
-from gies.methods.schemes import CLASS_NAMES, OUTSIDE
+from gies.methods.schemes import OUTSIDE, SCHEMES
 from gies.publish import context_from_manifest, publish
 from gies.resources import release_freed_memory
 from gies.stages.constrain import aoi_mask
@@ -102,7 +102,8 @@ class RunResult:
 
     def __repr__(self) -> str:
         a = self.aoi_summary.iloc[0] if len(self.aoi_summary) else {}
-        ha = ", ".join(f"{c} {a[f'{c}_ha']:,.0f} ha" for c in CLASSES if f"{c}_ha" in a)
+        names = SCHEMES[self.manifest.get("class_scheme", {}).get("name", "fao")].keys
+        ha = ", ".join(f"{c} {a[f'{c}_ha']:,.0f} ha" for c in names if f"{c}_ha" in a)
         return (f"<RunResult {Path(self.output_dir).name!r}: {ha}; {len(self.warnings)} "
                 f"warning(s); {self.timings.get('total', 0):.1f} s>")
 
@@ -404,7 +405,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     outputs = raster_outputs(stage, model, factor_codes=factor_codes,
                              product=pl.pipeline.profile.name,
                              factor_scores=cfg.outputs.factor_scores,
-                             compression=cfg.outputs.compression)
+                             compression=cfg.outputs.compression,
+                             scheme=pl.pipeline.scheme)
     # counted in the same pass: True cells of boolean layers, non-NaN cells of the scores
     counted = dict(model.counts)
     counted.update({f"valid_{f}": s for f, s in model.factor_scores.items()})
@@ -428,7 +430,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     if excluded is not None:
         info["excluded_cells"] = excluded
     with ctx.timed("zone statistics"):
-        suitable = tuple(CLASSES.index(c) + 1 for c in cfg.zonal.suitable)
+        scheme = pl.pipeline.scheme
+        suitable = tuple(scheme.code(c) for c in suitable_classes(cfg, scheme))
         aoi, results, empty = zone_tables(sums, allz, pl, factor_codes=factor_codes,
                                           suitable=suitable)
         ctx.warn(empty)
@@ -518,9 +521,8 @@ def _manifest(pl: Plan, model: Model, quality: QualityReport, messages: list[str
         factors_used=list(model.factor_scores),
         factor_codes={str(k): v for k, v in factor_codes.items()},
         combination={"rule": cfg.combine.rule, **info},
-        class_scheme={"name": scheme.name, "S1": scheme.s1, "S2": scheme.s2, "S3": scheme.s3,
-                      "reference": scheme.reference},
-        class_codes={str(k): v for k, v in CLASS_NAMES.items()},
+        class_scheme={"name": scheme.name, **scheme.bounds, "reference": scheme.reference},
+        class_codes={str(k): v for k, v in scheme.class_names.items()},
         subclass_codes={str(k): v for k, v in model.subclass_table.items()},
         grid={"crs": pl.grid.pyproj_crs.to_string(), "transform": list(pl.grid.transform)[:6],
               "shape": list(pl.grid.shape)},

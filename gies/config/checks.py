@@ -245,6 +245,8 @@ def _scoring(cfg: Pipeline) -> list[Problem]:
         scheme = resolve_scheme(cfg)
     except ValueError:
         return []  # reported with classify.thresholds
+    if not scheme.fao:
+        return []  # the step scores define the factors' scores only
     t = {"S1": scheme.s1, "S2": scheme.s2, "S3": scheme.s3}
     bands = {"S1": (t["S1"], 1.0), "S2": (t["S2"], t["S1"]), "S3": (t["S3"], t["S2"]),
              "N": (0.0, t["S3"])}
@@ -361,19 +363,35 @@ def _combine_dry_run(plan: CombinePlan, factors: dict[str, FactorPlan], cfg: Pip
 
 
 def _scheme(cfg: Pipeline):
+    """The class scheme with its bounds (dry-run), the suitable classes, and what needs FAO's
+    classes (the class rules, improvement rules)."""
+    from gies.methods.registry import dry_run
+    from gies.methods.schemes import SCHEMES, classify_score
+
+    problems = []
     try:
         scheme = resolve_scheme(cfg)
     except ValueError as exc:
-        return None, [Problem(("classify", "thresholds"), str(exc))]
-    from gies.methods.schemes import classify_score
-    from gies.methods.registry import dry_run
-
+        problems.append(Problem(("classify", "thresholds"), str(exc)))
+        scheme = SCHEMES[cfg.classify.scheme]  # the other checks on the scheme's own bounds
     try:
         with dry_run():
             classify_score(sample_layer(0.5), scheme=scheme)
     except ValueError as exc:
-        return None, [Problem(("classify",), str(exc))]
-    return scheme, []
+        problems.append(Problem(("classify",), str(exc)))
+    for i, name in enumerate(cfg.zonal.suitable or ()):
+        if name not in scheme.names:
+            problems.append(Problem(("zonal", "suitable", i), (
+                f"{name!r} is not a class of scheme {scheme.name!r}"
+                f"{did_you_mean(name, scheme.names)} (classes: {', '.join(scheme.names)})")))
+    if not scheme.fao:
+        for key, used in ((("combine", "rule"), cfg.combine.rule in CLASS_RULES),
+                          (("improve",), cfg.improve is not None)):
+            if used:
+                problems.append(Problem(key, (
+                    f"FAO class methods need classify.scheme: fao (the scheme is "
+                    f"{scheme.name!r}, whose classes are not FAO's S1/S2/S3/N)")))
+    return (None if problems else scheme), problems
 
 
 # -- improvement rules ------------------------------------------------------------------------------

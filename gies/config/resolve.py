@@ -230,7 +230,7 @@ def resolve_seasonal(cfg: Pipeline, ls: LimitSet, profile_yaml: LoadedYaml | Non
         elif factor in ls.limits:
             params[factor] = ls.limits[factor]
     for key in model.parameters:
-        if key in s.model_fields and key not in ("model", "tavg", "prec", "tmin"):
+        if key in type(s).model_fields and key not in ("model", "tavg", "prec", "tmin"):
             params[key] = getattr(s, key)
     return SeasonalPlan(model.name, s.tavg, s.prec, s.tmin, frozen(params),
                         Origin(("seasonal",)))
@@ -259,9 +259,11 @@ def resolve_combine(cfg: Pipeline, factors: Mapping[str, FactorPlan]) -> Combine
 
 
 def resolve_scheme(cfg: Pipeline) -> ClassScheme:
-    """The class scheme with the pipeline's threshold overrides (``ValueError`` when the
-    thresholds do not fall from S1 to S3)."""
-    base = SCHEMES[cfg.classify.scheme]
-    t = cfg.classify.thresholds
-    return ClassScheme(base.name, t.get("S1", base.s1), t.get("S2", base.s2),
-                       t.get("S3", base.s3), base.reference)
+    """The class scheme with the pipeline's bound overrides (``classify.thresholds``;
+    ``ValueError`` names a class without a bound or bounds that do not fall)."""
+    return SCHEMES[cfg.classify.scheme].with_bounds(cfg.classify.thresholds)
+
+
+def suitable_classes(cfg: Pipeline, scheme: ClassScheme) -> tuple[str, ...]:
+    """The classes counted as suitable land: ``zonal.suitable``, or the scheme's own."""
+    return tuple(cfg.zonal.suitable) if cfg.zonal.suitable is not None else scheme.suitable

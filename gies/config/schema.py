@@ -388,15 +388,16 @@ class ClassifySpec(_Model):
         True, description="write FAO subclasses and the count of limiting factors "
         "(class-limit methods only)"
     )
-    thresholds: dict[Literal["S1", "S2", "S3"], float] = {}
+    thresholds: dict[str, float] = Field(default_factory=dict, description=(
+        "lowest score of some classes of the scheme, e.g. {S1: 0.75, S2: 0.5, S3: 0.25}"))
 
 
 class ZonalSpec(_Model):
     """Zone statistics options."""
 
-    suitable: list[Literal["S1", "S2", "S3", "N"]] = Field(
-        default_factory=lambda: ["S1", "S2"], min_length=1,
-        description="classes counted as suitable land",
+    suitable: list[str] | None = Field(
+        None, min_length=1,
+        description="classes counted as suitable land (default: the scheme's, fao: S1, S2)",
     )
 
 

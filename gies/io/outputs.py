@@ -18,14 +18,12 @@ import numpy as np
 
 from gies.io.rasters import RasterOutput
 from gies.methods.registry import Registry
-from gies.methods.schemes import CLASS_COLOURS, CLASS_NAMES, OUTSIDE
+from gies.methods.schemes import OUTSIDE, SCHEMES, ClassScheme
 
 __all__ = ["RasterProduct", "OUTPUTS", "raster_outputs", "docs_table", "colormap"]
 
 #: The catalogue of output rasters, in the order they are written.
 OUTPUTS: Registry = Registry("output", "output raster")
-
-_CODES = "1 S1, 2 S2, 3 S3, 4 N (N1 with improvement rules), 5 N2, 253 excluded, 254 no data"
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def colormap(colours: Mapping[int, str]) -> dict[int, tuple[int, int, int, int]]
 
 
 def _class_tags(model, ctx) -> dict[str, str]:
-    return {f"CLASS_{k}": v for k, v in CLASS_NAMES.items()}
+    return {f"CLASS_{k}": v for k, v in ctx["scheme"].class_names.items()}
 
 
 for _p in (
@@ -80,7 +78,7 @@ for _p in (
     RasterProduct(
         "classes", "classes.tif", "uint8", OUTSIDE, "class",
         "class codes (below)", lambda m: m.classes,
-        lambda c: f"suitability class ({_CODES})", categorical=True, colours=True,
+        lambda c: f"suitability class ({c['scheme'].codes_text})", categorical=True, colours=True,
         tags=_class_tags),
     RasterProduct(
         "limiting_factor", "limiting_factor.tif", "uint8", OUTSIDE, "class",
@@ -92,7 +90,7 @@ for _p in (
     RasterProduct(
         "classes_potential", "classes_potential.tif", "uint8", OUTSIDE, "class",
         "class after improvement rules (`improve`), same codes", lambda m: m.potential,
-        lambda c: f"potential suitability class ({_CODES})", categorical=True, colours=True,
+        lambda c: f"potential suitability class ({c['scheme'].codes_text})", categorical=True, colours=True,
         tags=_class_tags),
     RasterProduct(
         "subclasses", "subclasses.tif", "uint8", OUTSIDE, "class",
@@ -124,10 +122,13 @@ for _p in (
 
 
 def raster_outputs(folder: Path, model, *, factor_codes: Mapping[int, str], product: str,
-                   factor_scores: bool = True, compression: str = "zstd") -> list[RasterOutput]:
+                   factor_scores: bool = True, compression: str = "zstd",
+                   scheme: ClassScheme | None = None) -> list[RasterOutput]:
     """The rasters of ``model`` the pass writes into ``folder``, in catalogue order;
-    ``factor_scores=False`` leaves out the per-factor scores (``outputs.factor_scores``)."""
-    ctx = {"product": product, "factor_codes": dict(factor_codes)}
+    ``factor_scores=False`` leaves out the per-factor scores (``outputs.factor_scores``);
+    class codes, tags and colours by ``scheme`` (default ``fao``)."""
+    scheme = scheme or SCHEMES["fao"]
+    ctx = {"product": product, "factor_codes": dict(factor_codes), "scheme": scheme}
     out = []
     for p in OUTPUTS.values():
         if p.per_factor:
@@ -144,7 +145,7 @@ def raster_outputs(folder: Path, model, *, factor_codes: Mapping[int, str], prod
         if p.categorical:
             kw["overview_resampling"] = "NEAREST"
         if p.colours:
-            kw["colormap"] = colormap(CLASS_COLOURS)
+            kw["colormap"] = colormap(scheme.colours)
         out.append(RasterOutput(folder / p.file, data, p.dtype, p.nodata, p.description(ctx),
                                 p.units, tags=p.tags(model, ctx), **kw))
     for o in out:

@@ -64,20 +64,22 @@ def min_argmin(blocks, no_limitation, score, lim):
 
 
 @jit(nogil=True, cache=True, error_model="numpy")
-def classify(score, s1, s2, s3, nodata, out):
-    """1 where ``score ≥ s1``, 2 where ``≥ s2``, 3 where ``≥ s3``, else 4; ``nodata`` for NaN."""
+def classify(score, bounds, strict, nodata, out):
+    """The code of the first class whose bound the score reaches (``>= bounds[i]``, or
+    ``> bounds[i]`` where ``strict[i]``), 1-based; the last code (``len(bounds) + 1``) when
+    it reaches none; ``nodata`` for NaN."""
+    n = bounds.size
     for k in range(score.size):
         v = score[k]
         if v != v:
             out[k] = nodata
-        elif v >= s1:
-            out[k] = 1
-        elif v >= s2:
-            out[k] = 2
-        elif v >= s3:
-            out[k] = 3
-        else:
-            out[k] = 4
+            continue
+        code = n + 1
+        for i in range(n):
+            if (v > bounds[i]) if strict[i] else (v >= bounds[i]):
+                code = i + 1
+                break
+        out[k] = code
 
 
 @jit(nogil=True, cache=True)

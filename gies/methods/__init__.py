@@ -93,9 +93,14 @@ def methods_markdown() -> str:
             out.append(f"| `{name}`{alias} | {_params(m) or '—'} | {_md(m.summary)} |")
         out.append("")
     out += ["## Class schemes", "", "Selected by `classify.scheme`; `classify.thresholds` "
-            "overrides the lower score bounds.", "", "| name | bounds | reference |", "|---|---|---|"]
+            "overrides the lower score bounds and `zonal.suitable` the classes counted as suitable "
+            "land. FAO's class methods (class rules, subclasses, improvement rules) need `fao`.",
+            "", "| name | classes (lowest score) | suitable by default | reference |",
+            "|---|---|---|---|"]
     for name, s in SCHEMES.items():
-        out.append(f"| `{name}` | S1 ≥ {s.s1}, S2 ≥ {s.s2}, S3 ≥ {s.s3} | {_md(s.reference)} |")
+        bounds = ", ".join(f"{c.name} {'>' if c.strict else '≥'} {c.bound}" for c in s.classes
+                           if c.bound is not None)
+        out.append(f"| `{name}` | {bounds} | {', '.join(s.suitable)} | {_md(s.reference)} |")
     out += ["", "## Resampling methods", "", "Selected by `layers.<l>.resampling` (GDAL's "
             "names); only the methods marked categorical may resample a categorical layer.", "",
             "| name | kind | categorical | computed by gies's kernels | what it does |",

@@ -124,9 +124,12 @@ def did_you_mean(word: Any, options) -> str:
     " (did you mean 'gaussian'?)"
     >>> did_you_mean("temp", ["temperature", "rainfall"])   # a truncated name
     " (did you mean 'temperature'?)"
+    >>> did_you_mean("Vs", ["VS", "S", "VmS"])   # another case
+    " (did you mean 'VS'?)"
     """
     options = [str(o) for o in options]
-    match = difflib.get_close_matches(str(word), options, n=1)
+    match = [o for o in options if o.lower() == str(word).lower()][:1]
+    match = match or difflib.get_close_matches(str(word), options, n=1)
     if not match:  # a truncated name ("temp" for "temperature") is a likely slip too
         match = [o for o in options if len(str(word)) >= 3 and o.startswith(str(word))][:1]
     return f" (did you mean {match[0]!r}?)" if match else ""

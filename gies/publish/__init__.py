@@ -23,22 +23,41 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from gies.methods.schemes import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES, ClassScheme
 from gies.io import gpkg
 from gies.publish import qgis
 from gies.publish.i18n import catalogue
 from gies.publish.maps import DEFAULT_DISCLAIMER, class_map, factor_colour, factors_map, limiting_map
 from gies.io.rasters import write_categories
 
-__all__ = ["publish", "context_from_manifest", "raster_areas"]
+__all__ = ["publish", "context_from_manifest", "raster_areas", "scheme_of", "suitable_of"]
 
-_CLASS_KEYS = {1: "S1", 2: "S2", 3: "S3", 4: "N", 253: "excluded", 254: "nodata", 255: "outside"}
+
+def scheme_of(ctx: dict) -> ClassScheme:
+    """The run's class scheme (``class_scheme``, default ``fao``) with its bounds
+    (``class_thresholds``)."""
+    scheme = SCHEMES[ctx.get("class_scheme") or "fao"]
+    bounds = {k: v for k, v in (ctx.get("class_thresholds") or {}).items() if k in scheme.bounds}
+    return scheme.with_bounds(bounds)
+
+
+def suitable_of(ctx: dict, scheme: ClassScheme) -> tuple[str, ...]:
+    """The classes counted as suitable land (``suitable_classes``, default the scheme's)."""
+    return tuple(ctx.get("suitable_classes") or scheme.suitable)
+
+
+def _class_key(scheme: ClassScheme, name: str) -> str:
+    """The catalogue key of a class name: bare for ``fao`` and the shared codes, else
+    ``<scheme>_<class>``."""
+    return name if scheme.fao or name not in scheme.names else f"{scheme.name}_{name}"
 
 
 def _class_labels(ctx: dict, tr: dict) -> dict[int, str]:
-    base = {int(k): v for k, v in (ctx.get("class_labels") or CLASS_LABELS).items()}
+    scheme = scheme_of(ctx)
+    base = {int(k): v for k, v in (ctx.get("class_labels") or scheme.labels).items()}
     if ctx.get("language", "en") != "en":
-        base.update({c: tr[k] for c, k in _CLASS_KEYS.items() if k in tr})
+        keys = {c: _class_key(scheme, n) for c, n in scheme.table_codes.items()}
+        base.update({c: tr[k] for c, k in keys.items() if k in tr})
     return base
 
 
@@ -84,13 +103,12 @@ def raster_areas(path: Path, *, block_rows: int = 1024, classify=None) -> dict[i
     return out
 
 
-def _score_classes(thresholds: dict):
-    s1, s2, s3 = thresholds.get("S1", 0.8), thresholds.get("S2", 0.6), thresholds.get("S3", 0.4)
+def _score_classes(scheme: ClassScheme):
+    """Class codes of score values by ``scheme`` (:meth:`ClassScheme.classify`), NaN outside."""
 
     def f(v):
-        out = np.full(v.shape, OUTSIDE, dtype=np.uint8)
-        ok = ~np.isnan(v)
-        out[ok] = np.where(v[ok] >= s1, 1, np.where(v[ok] >= s2, 2, np.where(v[ok] >= s3, 3, 4)))
+        out = scheme.classify(v)
+        out[out == NODATA] = OUTSIDE
         return out
 
     return f
@@ -100,8 +118,9 @@ def _factor_classes(out: Path, ctx: dict) -> dict[str, dict[int, float]]:
     """Hectares per class of each factor alone over the AOI: from ``aoi_factor_class_areas.csv``
     when the run wrote it, else from the factor score rasters and the class thresholds."""
     tidy = out / "aoi_factor_class_areas.csv"
-    codes = {"S1": 1, "S2": 2, "S3": 3, "N": 4, "excluded": 253, "nodata": NODATA,
-             "no data": NODATA}
+    scheme = scheme_of(ctx)
+    codes = {n: scheme.code(n) for n in scheme.names} | {"excluded": 253, "nodata": NODATA,
+                                                        "no data": NODATA}
     if tidy.is_file():
         t = pd.read_csv(tidy)
         res: dict[str, dict[int, float]] = {}
@@ -110,11 +129,10 @@ def _factor_classes(out: Path, ctx: dict) -> dict[str, dict[int, float]]:
             if c is not None:
                 res.setdefault(str(r["factor"]), {})[c] = float(r["hectares"])
         return res
-    thresholds = ctx.get("class_thresholds") or {}
     res = {}
     for f, fname in (ctx.get("factor_scores_files") or {}).items():
         if (out / fname).is_file():
-            res[f] = raster_areas(out / fname, classify=_score_classes(thresholds))
+            res[f] = raster_areas(out / fname, classify=_score_classes(scheme))
     return res
 
 
@@ -124,7 +142,8 @@ def _factor_classes(out: Path, ctx: dict) -> dict[str, dict[int, float]]:
 def _styles(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> tuple[dict, list[str]]:
     """Write the .qml sidecars and category names; return renderer XML per raster file."""
     written: list[str] = []
-    colours = {int(k): v for k, v in (ctx.get("class_colours") or CLASS_COLOURS).items()}
+    scheme = scheme_of(ctx)
+    colours = {int(k): v for k, v in (ctx.get("class_colours") or scheme.colours).items()}
     fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
     renderers: dict[str, str] = {}
     class_entries = [(c, colours[c], labels[c]) for c in sorted(labels) if c != OUTSIDE]
@@ -133,7 +152,7 @@ def _styles(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> tuple[dic
                  NODATA: tr["no_data"]}
     renderers["limiting_factor.tif"] = qgis.paletted_renderer(
         [(c, factor_colour(c), n) for c, n in sorted(lim_names.items())])
-    score_labels = {0.0: f"0 {labels[4]}", 1.0: "1 optimal" if ctx.get("language", "en") == "en"
+    score_labels = {0.0: f"0 {labels[len(scheme.classes)]}", 1.0: "1 optimal" if ctx.get("language", "en") == "en"
                     else "1 optimal"}
     pseudo = qgis.pseudocolor_renderer(labels=score_labels)
     renderers["suitability.tif"] = pseudo
@@ -294,7 +313,11 @@ def publish(out_dir: Path, context: dict) -> list[str]:
     the files written (relative to ``out_dir``)."""
     out = Path(out_dir)
     ctx = dict(context)
+    scheme = scheme_of(ctx)
+    suitable = " + ".join(suitable_of(ctx, scheme))
     tr = catalogue(ctx.get("language", "en"))
+    tr = {**tr, **{k: tr[k].format(classes=suitable)
+                   for k in ("suitable_area", "suitable_share_legend")}}
     labels = _class_labels(ctx, tr)
     written: list[str] = []
 
@@ -327,8 +350,8 @@ def publish(out_dir: Path, context: dict) -> list[str]:
     class_map(out / "classes.tif", zones, out / "map.png", title=map_title, subtitle=subtitle,
               hectares=hectares, label_field=label_field, credits=credits,
               disclaimer=disclaimer, class_labels=labels,
-              class_colours={int(k): v for k, v in (ctx.get("class_colours") or CLASS_COLOURS).items()},
-              tr=tr, pdf=out / "map.pdf")
+              class_colours={int(k): v for k, v in (ctx.get("class_colours") or scheme.colours).items()},
+              n_classes=len(scheme.classes), tr=tr, pdf=out / "map.pdf")
     written += ["map.png", "map.pdf"]
     scores = {f: out / fn for f, fn in (ctx.get("factor_scores_files") or {}).items()
               if (out / fn).is_file()}
@@ -372,8 +395,9 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     prod = m["product"]
     fcodes = {int(k): v for k, v in m["factor_codes"].items()}
     aoi = pd.read_csv(out / "aoi_summary.csv")
-    ha = {code: float(aoi[f"{col}_ha"].iloc[0]) for code, col in
-          {1: "S1", 2: "S2", 3: "S3", 4: "N", 253: "excluded", 254: "nodata"}.items()}
+    scheme = SCHEMES[m["class_scheme"].get("name", "fao")]
+    ha = {code: float(aoi[f"{col}_ha"].iloc[0]) for code, col in scheme.table_codes.items()
+          if code != OUTSIDE}
     with rasterio.open(out / "classes.tif") as ds:
         crs = ds.crs.to_wkt()
         b = ds.bounds
@@ -405,9 +429,11 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
         "method": f"{limit_set} ({prod.get('method')}), {rule}",
         "language": language,
         "class_codes": {int(k): v for k, v in m["class_codes"].items()},
-        "class_labels": dict(CLASS_LABELS),
-        "class_colours": dict(CLASS_COLOURS),
-        "class_thresholds": {k: m["class_scheme"][k] for k in ("S1", "S2", "S3")},
+        "class_scheme": scheme.name,
+        "suitable_classes": list(cfg.get("zonal", {}).get("suitable") or scheme.suitable),
+        "class_labels": dict(scheme.labels),
+        "class_colours": dict(scheme.colours),
+        "class_thresholds": {k: m["class_scheme"][k] for k in scheme.bounds},
         "factor_codes": fcodes,
         "factor_units": {f: layers.get(cfg["factors"][f]["layer"], {}).get("units", "")
                          for f in fcodes.values() if f in cfg.get("factors", {})},

@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from gies.methods.schemes import CLASS_COLOURS, CLASS_LABELS, NODATA, OUTSIDE
+from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
 
 __all__ = ["class_map", "factors_map", "limiting_map", "DEFAULT_DISCLAIMER", "FACTOR_COLOURS"]
 
@@ -39,7 +39,7 @@ def factor_colour(code: int) -> str:
     if code == 0:
         return NO_LIMIT_COLOUR
     if code == NODATA:
-        return CLASS_COLOURS[NODATA]
+        return SCHEMES["fao"].colours[NODATA]
     return FACTOR_COLOURS[(code - 1) % len(FACTOR_COLOURS)]
 
 
@@ -206,16 +206,18 @@ def class_map(
     tr: dict | None = None,
     pdf: Path | None = None,
     dpi: int = 150,
+    n_classes: int = 4,
 ) -> None:
     """The class map with zone outlines and names, a legend with hectares per class, scale
     bar, north arrow, coordinate grid, title, credits and disclaimer. Also writes ``pdf`` (a
-    vector A4-landscape page with the same layout) when given."""
+    vector A4-landscape page with the same layout) when given. Codes above ``n_classes``
+    (the scheme's classes; default FAO's four) are in the legend only where they hold land."""
     plt = _plt()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    labels = class_labels or CLASS_LABELS
-    colours = class_colours or CLASS_COLOURS
+    labels = class_labels or SCHEMES["fao"].labels
+    colours = class_colours or SCHEMES["fao"].colours
     tr = tr or {}
     arr, b, crs = _read(classes_path, max_pixels)
     codes = sorted(c for c in colours if c != OUTSIDE)
@@ -244,7 +246,7 @@ def class_map(
     handles = []
     for c in codes:
         ha = hectares.get(c, 0.0)
-        if c > 4 and ha <= 0:
+        if c > n_classes and ha <= 0:
             continue
         share = f" ({ha / total:.1%})" if total else ""
         handles.append(Patch(facecolor=colours[c], edgecolor="#555555",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gies.methods.schemes import CLASS_COLOURS, NODATA, OUTSIDE
+from gies.methods.schemes import NODATA, OUTSIDE
 from gies.publish.maps import factor_colour
 
 __all__ = ["write_report"]
@@ -90,11 +90,18 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
     m = ctx.get("manifest") or {}
     cfg = m.get("config", {})
     prod = m.get("product", {})
-    colours = {int(k): v for k, v in (ctx.get("class_colours") or CLASS_COLOURS).items()}
+    from gies.publish import scheme_of, suitable_of
+
+    cs = scheme_of(ctx)
+    names = cs.names
+    suit_names = suitable_of(ctx, cs)
+    suit_codes = [cs.code(n) for n in suit_names]
+    colours = {int(k): v for k, v in (ctx.get("class_colours") or cs.colours).items()}
     fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
     hectares = {int(k): float(v) for k, v in (ctx.get("hectares") or {}).items()}
     total = sum(v for c, v in hectares.items() if c != OUTSIDE)
-    suitable = hectares.get(1, 0.0) + hectares.get(2, 0.0)
+    suitable = sum(hectares.get(c, 0.0) for c in suit_codes)
+    bounds_text = ", ".join(f"{k} ≥ {v}" for k, v in cs.bounds.items())
     s: list[str] = []
     title = ctx.get("title", "")
     product = ctx.get("product", "")
@@ -120,7 +127,7 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
              .replace("<thead><tr><th></th><th></th></tr></thead>", ""))
     rows = []
     for c in sorted(labels):
-        if c == OUTSIDE or (c > 4 and hectares.get(c, 0) <= 0):
+        if c == OUTSIDE or (c > len(names) and hectares.get(c, 0) <= 0):
             continue
         ha = hectares.get(c, 0.0)
         rows.append([f'<span class="sw" style="background:{colours.get(c, "#fff")}"></span>'
@@ -146,15 +153,15 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
         for _, r in z.iterrows():
             empty = bool(r.get("empty", False)) and str(r.get("empty")) != "False"
             rows.append([_e(r["zone_id"]), _e(r.get("zone_name", "")), _ha(r["area_ha"]),
-                         _ha(r["S1_ha"]), _ha(r["S2_ha"]), _ha(r["S3_ha"]), _ha(r["N_ha"]),
+                         *[_ha(r[f"{k}_ha"]) for k in cs.keys],
                          _ha(r["suitable_ha"]), _pct(r["suitable_share"]),
                          "" if pd.isna(r["score_mean"]) else f"{r['score_mean']:.2f}",
                          _e(tr["empty_zone"]) if empty else _e(
                              "" if pd.isna(r["limiting_dominant"]) else r["limiting_dominant"])])
-        s.append(_table(["ID", tr["zone"], f"{tr['total_area']} (ha)", "S1 (ha)", "S2 (ha)",
-                         "S3 (ha)", "N (ha)", f"{tr['suitable_area']} (ha)", tr["share"],
-                         tr["score_mean"], tr["limiting_dominant"]], rows,
-                        {2, 3, 4, 5, 6, 7, 8, 9}))
+        s.append(_table(["ID", tr["zone"], f"{tr['total_area']} (ha)",
+                         *[f"{n} (ha)" for n in names], f"{tr['suitable_area']} (ha)",
+                         tr["share"], tr["score_mean"], tr["limiting_dominant"]], rows,
+                        set(range(2, len(names) + 6))))
 
     # factor x class
     fch = ctx.get("factor_class_hectares") or {}
@@ -163,12 +170,12 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
         rows = []
         for f, d in fch.items():
             tot = sum(v for c, v in d.items() if c != OUTSIDE)
-            rows.append([_e(f.replace("_", " "))] + [_ha(d.get(c, 0.0)) for c in (1, 2, 3, 4)]
-                        + [_pct((d.get(1, 0) + d.get(2, 0)) / tot) if tot else ""])
-        s.append(_table([tr["factor"], "S1", "S2", "S3", "N", f"S1 + S2 ({tr['share']})"], rows,
-                        {1, 2, 3, 4, 5}))
-        s.append(f'<p class="small">{_e(tr["thresholds"])}: S1 ≥ {scheme.get("S1", 0.8)}, '
-                 f'S2 ≥ {scheme.get("S2", 0.6)}, S3 ≥ {scheme.get("S3", 0.4)}</p>')
+            rows.append([_e(f.replace("_", " "))]
+                        + [_ha(d.get(c, 0.0)) for c in range(1, len(names) + 1)]
+                        + [_pct(sum(d.get(c, 0) for c in suit_codes) / tot) if tot else ""])
+        s.append(_table([tr["factor"], *names, f"{' + '.join(suit_names)} ({tr['share']})"],
+                        rows, set(range(1, len(names) + 2))))
+        s.append(f'<p class="small">{_e(tr["thresholds"])}: {_e(bounds_text)}</p>')
 
     # limiting chart
     lim = {int(k): float(v) for k, v in (ctx.get("limiting_hectares") or {}).items()}
@@ -193,8 +200,7 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
              f"({_e(meth)}). {_e(tr.get(f'{meth}_method', ''))}</p>")
     s.append(f"<p><b>{_e(tr['combine_rule'])}</b>: {_e(rule_txt)}</p>")
     s.append(f"<p><b>{_e(tr['class_scheme'])}</b>: {_e(scheme.get('name', ''))}, "
-             f"S1 ≥ {scheme.get('S1', '')}, S2 ≥ {scheme.get('S2', '')}, "
-             f"S3 ≥ {scheme.get('S3', '')}. <span class='small'>{_e(scheme.get('reference', ''))}"
+             f"{_e(bounds_text)}. <span class='small'>{_e(scheme.get('reference', ''))}"
              "</span></p>")
     if prod.get("source") or ctx.get("limit_source"):
         s.append(f"<p><b>{_e(tr['source'])}</b>: {_e(prod.get('source') or ctx.get('limit_source'))}</p>")

@@ -65,7 +65,9 @@ def build_model(plan, layers: Mapping[str, xr.DataArray], kept: Sequence[str],
     info = {**fs.info, **combined.info}
     classes = classify_stage.classify(combined.score, p.scheme, combined.classes)
     subclasses = table = n_limiting = potential = None
-    if len(fs.classes) == len(fs.scores) and cfg.classify.subclasses and fs.classes:
+    # FAO subclasses name the FAO class of the worst factor: only with FAO's classes
+    if (p.scheme.fao and len(fs.classes) == len(fs.scores) and cfg.classify.subclasses
+            and fs.classes):
         letters = {f: p.factors[f].subclass for f in fs.classes}
         subclasses, table, n_limiting = classify_stage.subclasses(fs.classes, letters)
     if cfg.improve:

@@ -12,9 +12,11 @@ country or of a zone.
 Definitions (the contract in ``docs/outputs.md``):
 
 * ``area_ha = Σ w`` over the zone's pixels inside the grid (1 ha = 10⁴ m²);
-* ``<class>_ha = Σ w`` over pixels of that class; the classes (S1, S2, S3, N, excluded,
-  no data, outside AOI) add up to ``area_ha``;
-* ``<class>_share = <class>_ha / area_ha``; ``assessed_ha`` = S1+S2+S3+N hectares and
+* ``<class>_ha = Σ w`` over pixels of that class; the class scheme's classes (``fao``: S1,
+  S2, S3, N; ``gaez``: VS, S, MS, mS, VmS, NS), excluded, no data and outside AOI add up to
+  ``area_ha``;
+* ``<class>_share = <class>_ha / area_ha``; ``assessed_ha`` = the hectares of the scheme's
+  classes, ``suitable_ha`` those of its suitable classes (``zonal.suitable``) and
   ``suitable_share_of_assessed = suitable_ha / assessed_ha``;
 * score statistics are weighted by ``w`` over pixels with a score: mean, standard deviation
   (population), min, max, and the 10th, 50th and 90th percentiles from a 1000-bin histogram
@@ -39,7 +41,7 @@ import xarray as xr
 from shapely.geometry import box
 
 from gies.area import cell_areas, uniform_cell_area
-from gies.methods.schemes import CLASS_NAMES, EXCLUDED, N2, NODATA, OUTSIDE, ClassScheme
+from gies.methods.schemes import NODATA, SCHEMES, ClassScheme
 from gies.errors import EmptyZoneWarning
 from gies.grid import Grid, assert_on_grid, grid_of
 from gies.io.gdal import block_cache
@@ -47,14 +49,13 @@ from gies.io.gdal import block_cache
 __all__ = ["zone_statistics", "ZoneSums", "ZonalResult", "CLASS_COLUMNS",
            "weighted_quantile_from_hist", "zones_table", "zone_tables"]
 
-CLASS_COLUMNS = {1: "S1", 2: "S2", 3: "S3", 4: "N", EXCLUDED: "excluded", NODATA: "nodata",
-                 OUTSIDE: "outside"}
-"""Wide-table class columns; ``N`` counts codes 4 and 5 (N1 + N2), ``N2_ha`` code 5 alone."""
+CLASS_COLUMNS = SCHEMES["fao"].table_codes
+"""Wide-table class columns of the ``fao`` scheme (:attr:`ClassScheme.table_codes`); ``N``
+counts codes 4 and 5 (N1 + N2), ``N2_ha`` code 5 alone."""
 _HA = 1e-4
 #: GDAL block cache (MB) while reading the rasters back, each block once.
 GDAL_CACHE_MB = 64
 _BINS = 1000
-_FACTOR_CLASSES = {1: "S1", 2: "S2", 3: "S3", 4: "N", 0: "nodata"}
 
 
 @dataclass
@@ -88,7 +89,7 @@ class ZonalResult:
 class _Acc:
     """Per-zone accumulators (fixed size: independent of zone and grid size)."""
 
-    def __init__(self, n: int, n_factors: int, extra: Sequence[str] = ()):
+    def __init__(self, n: int, n_factors: int, extra: Sequence[str] = (), n_factor_codes: int = 5):
         self.cls = np.zeros((n, 256))
         self._x = np.zeros((len(extra), n, 256))
         self.extra = {k: self._x[i] for i, k in enumerate(extra)}
@@ -100,7 +101,7 @@ class _Acc:
         self.hist = np.zeros((n, _BINS))
         self.fw = np.zeros((n, n_factors))
         self.fs = np.zeros((n, n_factors))
-        self.fcls = np.zeros((n, n_factors, 5))
+        self.fcls = np.zeros((n, n_factors, n_factor_codes))
         self.lim = np.zeros((n, 256))
 
     def merge(self, zs: np.ndarray, part: _Acc) -> None:
@@ -248,18 +249,17 @@ class ZoneSums:
         layers = ([classes, score] + ([limiting] if limiting is not None else [])
                   + list(factor_scores.values()) + list(extra_classes.values()))
         assert_on_grid(grid, *layers)
-        if factor_scores and scheme is None:
-            raise ValueError("factor_scores need a class scheme to classify factor scores")
+        self.scheme = scheme = scheme or SCHEMES["fao"]
         self.grid, self.fnames = grid, list(factor_scores)
         self.xnames = list(extra_classes)
         self.has_lim = limiting is not None
-        self.acc = _Acc(len(zones), len(self.fnames), self.xnames)
+        self.n_fcodes = len(scheme.classes) + 1
+        self.acc = _Acc(len(zones), len(self.fnames), self.xnames, self.n_fcodes)
         geoms = zones.geometry.reset_index(drop=True)
         valid = ~(geoms.isna() | geoms.is_empty)
         self.geoms = geoms
         self.sindex = gpd.GeoSeries(geoms[valid], crs=grid.crs).sindex
         self.valid_idx = np.nonzero(valid.to_numpy())[0]
-        self.thresholds = None if scheme is None else np.array([scheme.s1, scheme.s2, scheme.s3])
         self._lock = threading.Lock()
         # the dtypes the rasters are written with, so that sums equal those of the files
         typed = ([(classes, np.uint8), (score, np.float32)]
@@ -304,10 +304,10 @@ class ZoneSums:
         cls, sc = next(it), next(it)
         lim = next(it) if self.has_lim else None
         fsc = [next(it) for _ in self.fnames]
-        fcls = [_factor_class(f, self.thresholds) for f in fsc]
+        fcls = [_factor_class(f, self.scheme) for f in fsc]
         xcls = {k: next(it) for k in self.xnames}
         zones = np.union1d(full, partial)
-        acc = _Acc(zones.size, len(self.fnames), self.xnames)
+        acc = _Acc(zones.size, len(self.fnames), self.xnames, self.n_fcodes)
         # one number for a block of equal cells (equal-area grids): no block of areas
         area = uniform_cell_area(grid)
         uniform = area is not None
@@ -351,7 +351,7 @@ class ZoneSums:
                suitable: Sequence[int] = (1, 2)) -> ZonalResult:
         """The tables, once :attr:`parts` has been stored into this object."""
         return _tables(zones, self.acc, self.fnames, factor_names or {}, id_field, name_field,
-                       suitable)
+                       suitable, self.scheme)
 
 
 def zone_statistics(
@@ -387,22 +387,27 @@ def zone_statistics(
 
 def _gaez_si(hist: np.ndarray, area: float) -> float:
     """GAEZ suitability index of a zone (0-100) from its score histogram: the shares of the
-    zone's area with score >= 0.8 (VS), 0.6-0.8 (S), 0.4-0.6 (MS) and 0.2-0.4 (mS), the score
-    read as the share of the maximum attainable yield (:func:`gies.classify.gaez_si`)."""
+    zone's area in the ``gaez`` scheme's classes VS, S, MS and mS (their score bounds), the
+    score read as the share of the maximum attainable yield
+    (:func:`gies.methods.schemes.gaez_si`)."""
     from gies.methods.schemes import gaez_si
 
     if area <= 0:
         return float("nan")
     b = len(hist)
-    band = lambda lo, hi: hist[int(round(lo * b)):int(round(hi * b))].sum() / area  # noqa: E731
-    return float(gaez_si({"VS": band(0.8, 1.0 + 1.0 / b), "S": band(0.6, 0.8),
-                          "MS": band(0.4, 0.6), "mS": band(0.2, 0.4)}))
+    bounds = SCHEMES["gaez"].bounds
+    edges = {"VS": (bounds["VS"], 1.0 + 1.0 / b), "S": (bounds["S"], bounds["VS"]),
+             "MS": (bounds["MS"], bounds["S"]), "mS": (bounds["mS"], bounds["MS"])}
+    return float(gaez_si({k: hist[int(round(lo * b)):int(round(hi * b))].sum() / area
+                          for k, (lo, hi) in edges.items()}))
 
 
-def _class_ha(hist: np.ndarray) -> dict[str, float]:
-    """Class-column sums (m²) of one zone from its per-code weights; N = codes 4 + 5."""
-    out = {col: float(hist[code]) for code, col in CLASS_COLUMNS.items()}
-    out["N"] += float(hist[N2])
+def _class_ha(hist: np.ndarray, scheme: ClassScheme) -> dict[str, float]:
+    """Class-column sums (m²) of one zone from its per-code weights; a code of the scheme's
+    ``extra`` counts in its class (FAO: N = codes 4 + 5)."""
+    out = {col: float(hist[code]) for code, col in scheme.table_codes.items()}
+    for code, (_, _, _, parent) in (scheme.extra or {}).items():
+        out[scheme.key_of(parent)] += float(hist[code])
     return out
 
 
@@ -421,17 +426,20 @@ def _polygonal(geom):
     return merged if merged.area > 0 else None
 
 
-def _factor_class(score: np.ndarray, thresholds) -> np.ndarray:
-    """1 S1 .. 4 N by the scheme's thresholds (s1 > s2 > s3, compared in float64), 0 no score."""
-    t = np.asarray(thresholds, dtype=np.float64)
-    out = np.full(score.shape, 4, dtype=np.uint8)
-    for th in t[::-1]:  # s3, s2, s1: each one passed is one class better
-        out -= score >= th
-    out[np.isnan(score)] = 0
-    return out
+def _factor_class(score: np.ndarray, scheme: ClassScheme) -> np.ndarray:
+    """Class codes of a factor's scores by the run's class scheme (the same comparison as
+    ``classes.tif``: :meth:`ClassScheme.classify`); 0 where there is no score."""
+    codes = scheme.classify(np.asarray(score))
+    codes[codes == NODATA] = 0
+    return codes
 
 
-def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitable) -> ZonalResult:
+def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitable,
+            scheme: ClassScheme) -> ZonalResult:
+    extra = {code: v[0] for code, v in (scheme.extra or {}).items()}
+    assessed_codes = list(range(1, len(scheme.classes) + 1)) + list(extra)
+    tidy_codes = scheme.class_names
+    factor_codes = {i + 1: n for i, n in enumerate(scheme.names)} | {0: "nodata"}
     rows, tidy, ftidy = [], [], []
     for i in range(len(zones)):
         z = zones.iloc[i]
@@ -441,11 +449,12 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         key = {k: row[k] for k in row}
         area = acc.cls[i].sum()
         row["area_ha"] = area * _HA
-        ha = _class_ha(acc.cls[i])
+        ha = _class_ha(acc.cls[i], scheme)
         for col, v in ha.items():
             row[f"{col}_ha"] = v * _HA
-        row["N2_ha"] = acc.cls[i, N2] * _HA
-        assessed = acc.cls[i, 1:6].sum()
+        for code, xname in extra.items():
+            row[f"{xname}_ha"] = acc.cls[i, code] * _HA
+        assessed = acc.cls[i, assessed_codes].sum()
         suit = sum(acc.cls[i, c] for c in suitable)
         row["suitable_ha"] = suit * _HA
         row["assessed_ha"] = assessed * _HA
@@ -468,10 +477,11 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         for k, f in enumerate(fnames):
             row[f"mean_{f}"] = acc.fs[i, k] / acc.fw[i, k] if acc.fw[i, k] > 0 else np.nan
         for name, arr in acc.extra.items():
-            for col, v in _class_ha(arr[i]).items():
-                if col not in ("outside",):
+            for col, v in _class_ha(arr[i], scheme).items():
+                if col != "outside":
                     row[f"{name}_{col}_ha"] = v * _HA
-            row[f"{name}_N2_ha"] = arr[i, N2] * _HA
+            for code, xname in extra.items():
+                row[f"{name}_{xname}_ha"] = arr[i, code] * _HA
             row[f"{name}_suitable_ha"] = sum(arr[i, c] for c in suitable) * _HA
         limited = acc.lim[i, 1:250]
         if limited.sum() > 0:
@@ -483,17 +493,13 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
             row["limiting_dominant_share"] = np.nan
         row["empty"] = bool(area == 0)
         rows.append(row)
-        for code in (1, 2, 3, 4, N2, EXCLUDED, NODATA, OUTSIDE):
-            tidy.append({**key, "kind": "actual", "class_code": code, "class": CLASS_NAMES[code],
-                         "hectares": acc.cls[i, code] * _HA,
-                         "share": acc.cls[i, code] / area if area > 0 else np.nan})
-        for name, arr in acc.extra.items():
-            for code in (1, 2, 3, 4, N2, EXCLUDED, NODATA, OUTSIDE):
-                tidy.append({**key, "kind": name, "class_code": code,
-                             "class": CLASS_NAMES[code], "hectares": arr[i, code] * _HA,
+        for kind, arr in {"actual": acc.cls, **acc.extra}.items():
+            for code, cname in tidy_codes.items():
+                tidy.append({**key, "kind": kind, "class_code": code, "class": cname,
+                             "hectares": arr[i, code] * _HA,
                              "share": arr[i, code] / area if area > 0 else np.nan})
         for k, f in enumerate(fnames):
-            for code, cname in _FACTOR_CLASSES.items():
+            for code, cname in factor_codes.items():
                 ha = acc.fcls[i, k, code] * _HA
                 ftidy.append({**key, "factor": f, "class": cname, "hectares": ha,
                               "share": acc.fcls[i, k, code] / area if area > 0 else np.nan})

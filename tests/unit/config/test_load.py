@@ -201,3 +201,46 @@ def test_geographic_bounds_out_of_range(tmp_path):
     assert body != src.replace("../", f"{ROOT}/")
     probs = _problems(_write(tmp_path, body))
     assert len(probs) == 1 and "aoi" in probs[0] and "-90..90" in probs[0]
+
+
+# -- class schemes -------------------------------------------------------------------------------
+def _without_improve(text: str) -> str:
+    lines, out, skip = text.splitlines(keepends=True), [], False
+    for ln in lines:
+        if ln.startswith("improve:"):
+            skip = True
+        elif skip and ln.strip() and not ln.startswith(" "):
+            skip = False
+        if not skip:
+            out.append(ln)
+    return "".join(out)
+
+
+def test_gaez_scheme_with_its_own_bounds_and_suitable_classes(tmp_path, text):
+    body = _without_improve(text).replace("combine:\n  rule: maximum_limitation\nclassify:\n  scheme: fao\n",
+                        "combine:\n  rule: minimum\nclassify:\n  scheme: gaez\n"
+                        "  thresholds: {VS: 0.85, mS: 0.1}\nzonal:\n  suitable: [VS, S]\n")
+    lp = load_pipeline(_write(tmp_path, body))
+    assert lp.scheme.name == "gaez"
+    assert lp.scheme.bounds == {"VS": 0.85, "S": 0.6, "MS": 0.4, "mS": 0.1, "VmS": 0.0}
+    assert lp.config.zonal.suitable == ["VS", "S"]
+
+
+def test_scheme_mistakes_are_named_with_their_line(tmp_path, text):
+    body = text.replace("classify:\n  scheme: fao\n",
+                        "classify:\n  scheme: gaez\n  thresholds: {S1: 0.7}\n"
+                        "zonal:\n  suitable: [VS, Vs]\n")
+    problems = _problems(_write(tmp_path, body))
+    joined = "\n".join(problems)
+    assert f":{_line_of(body, 'thresholds: {S1')}: classify.thresholds: ['S1'] is not a class" in joined
+    assert ("zonal.suitable.1: 'Vs' is not a class of scheme 'gaez' (did you mean 'VS'?)"
+            in joined)
+    # the maximum-limitation rule needs FAO's classes
+    assert "combine.rule: FAO class methods need classify.scheme: fao" in joined
+
+
+def test_fao_thresholds_that_do_not_fall(tmp_path, text):
+    body = text.replace("classify:\n  scheme: fao\n",
+                        "classify:\n  scheme: fao\n  thresholds: {S1: 0.5, S2: 0.6}\n")
+    (problem,) = [p for p in _problems(_write(tmp_path, body)) if "classify" in p]
+    assert "classify.thresholds: class scheme 'fao': bounds must fall" in problem

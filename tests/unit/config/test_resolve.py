@@ -47,7 +47,7 @@ def test_replace_merges_mappings_replaces_lists_and_leaves_the_original(bungo):
     assert q.config.scoring.on_limit == "better" and bungo.config.scoring.on_limit == "worse"
     assert q.factors["temperature"].params["on_limit"] == "better"
     assert q.config.scoring.mode == bungo.config.scoring.mode  # merged, not replaced
-    assert q.config.zonal.suitable == ["S1"] and bungo.config.zonal.suitable == ["S1", "S2"]
+    assert q.config.zonal.suitable == ["S1"] and bungo.config.zonal.suitable is None
     assert q.path == bungo.path and q.resolve("x") == bungo.resolve("x")
     with pytest.raises(ConfigError) as exc:
         bungo.replace(scoring={"on_limit": "best"})

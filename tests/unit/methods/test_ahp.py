@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gies.methods.ahp import RANDOM_INDEX, ahp_weights, check_consistency, validate_matrix
-from gies.methods.schemes import GAEZ_SCHEME, SCHEMES, classify_gaez, classify_score, gaez_si
+from gies.methods.schemes import SCHEMES, classify_score, gaez_si
 from gies.testing import make_layer
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,7 +99,8 @@ def test_gaez_si_hand_values():
                                      (0.4, 3), (0.3999, 4), (0.2, 4), (0.1999, 5), (1e-6, 5),
                                      (0.0, 6), (float("nan"), 254)])
 def test_gaez_classes(s, code):
-    assert classify_gaez(make_layer([[s]]), scheme=GAEZ_SCHEME).values[0, 0] == code
+    assert classify_score(make_layer([[s]]), scheme=SCHEMES["gaez"]).values[0, 0] == code
+    assert SCHEMES["gaez"].class_of(s) == code
 
 
 def test_fao_scheme_unchanged():

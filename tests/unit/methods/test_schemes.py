@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gies.methods.schemes import NODATA, SCHEMES, ClassScheme, classify_score
+from gies.methods.schemes import NODATA, SCHEMES, ClassScheme, SchemeClass, classify_score
 from gies.methods.fao import maximum_limitation
 from gies.methods.rules import NO_LIMITATION, minimum
 from gies.errors import GridMismatchError
@@ -104,7 +104,7 @@ def test_classify_thresholds_exact():
 
 
 def test_classify_dask_and_custom_scheme():
-    sch = ClassScheme("x", 0.9, 0.7, 0.3, "test")
+    sch = FAO.with_bounds({"S1": 0.9, "S2": 0.7, "S3": 0.3})
     vals = [[0.95, 0.9, 0.75], [0.7, 0.5, 0.3], [0.29, NAN, 0.0]]
     exp = [[1, 1, 2], [2, 3, 3], [4, NODATA, 4]]
     assert classify_score(make_layer(vals), scheme=sch).values.tolist() == exp
@@ -123,8 +123,40 @@ def test_class_of():
      (0.8, 0.6, 0.0), (0.8, 0.6, -0.1)],
 )
 def test_class_scheme_rejects_bad_thresholds(s1, s2, s3):
-    with pytest.raises(ValueError):
-        ClassScheme("bad", s1, s2, s3, "ref")
+    with pytest.raises(ValueError, match="bounds must fall"):
+        FAO.with_bounds({"S1": s1, "S2": s2, "S3": s3})
+
+
+def test_with_bounds_names_an_unknown_class():
+    with pytest.raises(ValueError, match=r"\['S4'\] is not a class with a bound in scheme 'fao'"):
+        FAO.with_bounds({"S4": 0.2})
+    with pytest.raises(ValueError, match="'N'"):
+        FAO.with_bounds({"N": 0.2})  # the last class has no bound
+
+
+def test_a_scheme_needs_a_bound_on_every_class_but_the_last():
+    a, b = SchemeClass("A", "A", "#000000", 0.5), SchemeClass("B", "B", "#ffffff")
+    with pytest.raises(ValueError, match="every class but the last"):
+        ClassScheme("x", (a, SchemeClass("B", "B", "#ffffff", 0.1)), "ref", ("A",))
+    with pytest.raises(ValueError, match="not classes"):
+        ClassScheme("x", (a, b), "ref", ("C",))
+    assert ClassScheme("x", (a, b), "ref", ("A",)).classify(np.array([0.5, 0.49])).tolist() == [1, 2]
+
+
+def test_gaez_scheme_codes_and_tables():
+    g = SCHEMES["gaez"]
+    assert g.names == ("VS", "S", "MS", "mS", "VmS", "NS") and not g.fao
+    assert g.bounds == {"VS": 0.8, "S": 0.6, "MS": 0.4, "mS": 0.2, "VmS": 0.0}
+    assert list(g.table_codes) == [1, 2, 3, 4, 5, 6, 253, 254, 255]
+    assert g.code("MS") == 3 and g.suitable == ("VS", "S", "MS")
+    # strict lowest bound: a score of exactly 0 is NS, anything above VmS
+    assert g.classify(np.array([0.0, 1e-7, 0.2], dtype=np.float32)).tolist() == [6, 5, 4]
+    assert list(FAO.class_names) == [1, 2, 3, 4, 5, 253, 254, 255]  # 5 = N2
+
+
+def test_bounds_are_compared_in_the_scores_precision():
+    s = np.array([0.7], dtype=np.float32)  # float32(0.7) < 0.7 in float64
+    assert FAO.with_bounds({"S2": 0.7}).classify(s).tolist() == [2]
 
 
 # -- grids --------------------------------------------------------------------------------

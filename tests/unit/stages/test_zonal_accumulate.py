@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from gies.methods.schemes import SCHEMES
 from gies.stages.zonal import _BINS, _Acc, _factor_class
+
+FAO_75 = SCHEMES["fao"].with_bounds({"S1": 0.75, "S2": 0.5, "S3": 0.25})
 
 
 def _reference(n, nf, blocks):
@@ -51,7 +54,7 @@ def test_accumulation_equals_numpy_sums_per_zone():
         lim = rng.integers(0, 4, size=size).astype(np.uint8)
         fsc = [np.where(rng.random(size) < 0.1, np.nan, rng.random(size)).astype(np.float32)
                for _ in range(nf)]
-        fcl = [_factor_class(f, (0.75, 0.5, 0.25)) for f in fsc]
+        fcl = [_factor_class(f, FAO_75) for f in fsc]
         ex = rng.choice([1, 2, 255], size=size).astype(np.uint8)
         if blk == 3:  # one zone covering the whole block with one weight
             acc.add(7, 2.5, cls, sc, lim, fsc, fcl, {"potential": ex})
@@ -93,4 +96,9 @@ def test_add_block_segments_equal_add_per_zone():
 
 def test_factor_class_codes():
     s = np.array([np.nan, 0.0, 0.25, 0.49, 0.5, 0.7, 0.75, 1.0], dtype=np.float32)
-    assert _factor_class(s, (0.75, 0.5, 0.25)).tolist() == [0, 4, 3, 3, 2, 2, 1, 1]
+    assert _factor_class(s, FAO_75).tolist() == [0, 4, 3, 3, 2, 2, 1, 1]
+
+
+def test_factor_class_codes_of_the_gaez_scheme():
+    s = np.array([np.nan, 0.0, 1e-6, 0.2, 0.45, 0.6, 0.8, 1.0], dtype=np.float32)
+    assert _factor_class(s, SCHEMES["gaez"]).tolist() == [0, 6, 5, 4, 3, 2, 1, 1]
