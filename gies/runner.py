@@ -301,7 +301,7 @@ class ClusterExecutor:
 
 
 # -- the run ---------------------------------------------------------------------------------------------
-def run(pipeline, *, progress: Progress | None = None, output_root: Path | None = None,
+def run(pipeline, *, progress: Progress | None = None, output_root: str | Path | None = None,
         force: bool = False, scheduler: str | None = None, workers: int | None = None,
         memory_limit: int | str | None = None) -> RunResult:
     """Run a pipeline end to end and return its summary.
@@ -354,7 +354,7 @@ def run(pipeline, *, progress: Progress | None = None, output_root: Path | None 
 def _run(ctx: RunContext, pl: Plan, executor, *, output_root: Path | None,
          force: bool) -> RunResult:
     cfg = pl.config
-    out_root = output_root or pl.pipeline.output_dir.parent
+    out_root = Path(output_root) if output_root is not None else pl.pipeline.output_dir.parent
     cache = LayerCache(out_root / ".cache", enabled=cfg.processing.layer_cache and not force)
     with ctx.timed("checksums"):
         digests = {f: file_digest(f) for f in input_files(pl)}
@@ -392,10 +392,7 @@ def _run(ctx: RunContext, pl: Plan, executor, *, output_root: Path | None,
 def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, stage: Path,
             out_root: Path, digests: Mapping[Path, str], store: CacheWrite, executor) -> RunResult:
     cfg = pl.config
-    factor_codes = {i + 1: f for i, f in enumerate(model.factor_scores)}
-    if cfg.combine.rule == "grouped":
-        factor_codes = {int(k): v for k, v in model.limiting.attrs.get("factors", {}).items()} \
-            or factor_codes
+    factor_codes = dict(model.limiting_codes)
     allz = zones_table(pl)
     extra = {"potential": model.potential} if model.potential is not None else {}
     zones = ZoneJob(allz, {"classes": model.classes, "suitability": model.score,

@@ -82,8 +82,9 @@ for _p in (
         tags=_class_tags),
     RasterProduct(
         "limiting_factor", "limiting_factor.tif", "uint8", OUTSIDE, "class",
-        "0 = no limitation (every factor optimal), 1..n = factor (names in the band tags "
-        "`FACTOR_<code>` and in `manifest.json` `factor_codes`), 254 = no data",
+        "0 = no limitation (every factor optimal), 1..n = factor, or group of factors with "
+        "`combine.rule: grouped` (names in the band tags `FACTOR_<code>` and in "
+        "`manifest.json` `factor_codes`), 254 = no data",
         lambda m: m.limiting, lambda c: "limiting factor (0 none, 254 no data; other codes in tags)",
         categorical=True,
         tags=lambda m, c: {f"FACTOR_{k}": v for k, v in c["factor_codes"].items()}),

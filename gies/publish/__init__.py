@@ -202,7 +202,7 @@ def _extra_categories(ctx: dict, tr: dict, labels: dict, colours: dict) -> dict[
         out["subclasses.tif"] = entries
         greys = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
                  "#bd0026", "#800026"]
-        n = len(ctx.get("factor_codes") or {})
+        n = len(ctx.get("factors") or ctx.get("factor_codes") or {})
         out["n_limiting.tif"] = [(i, greys[min(i, len(greys) - 1)], str(i)) for i in range(n + 1)]
         out["n_limiting.tif"].append((NODATA, colours.get(NODATA, "#bdbdbd"), tr["no_data"]))
     if m.get("combination", {}).get("seasonal"):
@@ -394,6 +394,8 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     cfg = m["config"]
     prod = m["product"]
     fcodes = {int(k): v for k, v in m["factor_codes"].items()}
+    # the limiting codes name groups with the grouped rule: the factors are those used
+    factors = list(m.get("factors_used") or fcodes.values())
     aoi = pd.read_csv(out / "aoi_summary.csv")
     scheme = SCHEMES[m["class_scheme"].get("name", "fao")]
     ha = {code: float(aoi[f"{col}_ha"].iloc[0]) for code, col in scheme.table_codes.items()
@@ -414,8 +416,7 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     except Exception:
         bounds = (b.left, b.bottom, b.right, b.top)
     layers = cfg.get("layers", {})
-    used_layers = {cfg["factors"][f]["layer"] for f in m.get("factors_used", fcodes.values())
-                   if f in cfg.get("factors", {})}
+    used_layers = {cfg["factors"][f]["layer"] for f in factors if f in cfg.get("factors", {})}
     seasonal = cfg.get("seasonal") or {}
     used_layers |= {seasonal[k] for k in ("tavg", "prec", "tmin") if seasonal.get(k)}
     srcs = sorted({layers[n]["source"] for n in used_layers if layers[n].get("source")})
@@ -435,9 +436,10 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
         "class_colours": dict(scheme.colours),
         "class_thresholds": {k: m["class_scheme"][k] for k in scheme.bounds},
         "factor_codes": fcodes,
+        "factors": factors,
         "factor_units": {f: layers.get(cfg["factors"][f]["layer"], {}).get("units", "")
-                         for f in fcodes.values() if f in cfg.get("factors", {})},
-        "factor_scores_files": {f: f"score_{f}.tif" for f in fcodes.values()},
+                         for f in factors if f in cfg.get("factors", {})},
+        "factor_scores_files": {f: f"score_{f}.tif" for f in factors},
         "zones_layers": [{"layer": n, "id_field": z.get("id_field"),
                           "name_field": z.get("name_field"),
                           "label_field": z.get("name_field") or z.get("id_field")}

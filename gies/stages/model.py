@@ -35,7 +35,9 @@ class Model:
     ``factor_classes`` per factor; ``potential``, ``subclasses`` (+ ``subclass_table``),
     ``n_limiting`` and ``best_month`` when the pipeline makes them; ``excluded``: the
     exclusion mask; ``counts``: lazy boolean layers counted in the pass; ``info``: weights,
-    AHP, groups, improvement steps, seasonal duration (the manifest's ``combination``).
+    AHP, groups, improvement steps, seasonal duration (the manifest's ``combination``);
+    ``limiting_codes``: what each code of ``limiting`` names (a factor, or a group of the
+    ``grouped`` rule).
     """
 
     score: xr.DataArray
@@ -51,6 +53,7 @@ class Model:
     excluded: xr.DataArray | None = None
     counts: Mapping[str, xr.DataArray] = field(default_factory=dict)
     info: Mapping[str, object] = field(default_factory=dict)
+    limiting_codes: Mapping[int, str] = field(default_factory=dict)
 
 
 def build_model(plan, layers: Mapping[str, xr.DataArray], kept: Sequence[str],
@@ -74,10 +77,14 @@ def build_model(plan, layers: Mapping[str, xr.DataArray], kept: Sequence[str],
         classes, potential, info["improve"] = classify_stage.improve(
             classes, fs.classes, steps=p.improve_steps or {}, level=cfg.improve.level)
     excluded = exclusions(plan, layers)
+    # the rule names its codes (groups for ``grouped``); masking drops the layer's attrs
+    named = combined.limiting.attrs.get("factors") or {}
+    lim_codes = ({int(k): v for k, v in named.items()}
+                 or {i + 1: f for i, f in enumerate(fs.scores)})
     return _masked(plan, Model(
         combined.score, classes, combined.limiting, fs.scores, fs.classes, potential,
         subclasses, MappingProxyType(dict(table or {})), n_limiting, fs.best_month, excluded,
-        fs.unmatched, MappingProxyType(info)), inside)
+        fs.unmatched, MappingProxyType(info), MappingProxyType(lim_codes)), inside)
 
 
 def _masked(plan, m: Model, inside: xr.DataArray) -> Model:
@@ -108,4 +115,4 @@ def _masked(plan, m: Model, inside: xr.DataArray) -> Model:
         potential=None if m.potential is None else classes(m.potential),
         subclasses=codes(m.subclasses), subclass_table=m.subclass_table,
         n_limiting=codes(m.n_limiting), best_month=codes(m.best_month), excluded=m.excluded,
-        counts=m.counts, info=m.info)
+        counts=m.counts, info=m.info, limiting_codes=m.limiting_codes)

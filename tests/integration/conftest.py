@@ -20,7 +20,7 @@ def run_pipeline(tmp_path_factory):
             p = p.replace(**changes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return gies.run(p, output_root=tmp)
+            return gies.run(p, output_root=str(tmp))  # a str folder as well as a Path
 
     return _run
 

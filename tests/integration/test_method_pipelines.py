@@ -20,6 +20,14 @@ def test_ahp_grouped_pipeline(run_pipeline):
     assert ahp["weights"]["soil"] == pytest.approx(0.2583, abs=5e-4)
     assert ahp["weights"]["terrain"] == pytest.approx(0.1047, abs=5e-4)
     assert ahp["cr"] == pytest.approx(0.0332, abs=5e-4)
+    # the limiting layer names groups, and its codes say so wherever they are named
+    assert m["factor_codes"] == {"1": "climate", "2": "terrain", "3": "soil"}  # groups met in factor order
+    with rasterio.open(r.output_dir / "limiting_factor.tif") as lim:
+        codes, tags = lim.read(1), lim.tags(1)
+    assert {tags[f"FACTOR_{k}"] for k in (1, 2, 3)} == {"climate", "soil", "terrain"}
+    assert "FACTOR_4" not in tags
+    assert set(np.unique(codes)) <= {0, 1, 2, 3, 254, 255}
+    assert set(r.aoi_summary["limiting_dominant"]) <= {"climate", "soil", "terrain", ""}
     with rasterio.open(r.output_dir / "suitability.tif") as s, \
          rasterio.open(r.output_dir / "classes.tif") as c:
         score, classes = s.read(1), c.read(1)
