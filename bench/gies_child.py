@@ -7,7 +7,7 @@ Runs are cold by default (``gies.run(..., force=True)``: no harmonised layer is 
 gies's layer cache, which would skip the warp; the cache is still written, as on a first run).
 
 Wall time per pass comes from gies itself (manifest.json ``timings_s``). CPU seconds and peak
-RSS per pass come from :class:`gies.profiling.Meter`, attached to the pipeline's pass timer
+RSS per pass come from ``Meter`` of ``bench/profiling.py``, attached to the pipeline's pass timer
 (``gies.runner.RunContext.timed``; ``gies.pipeline._Timer`` before the runner had a
 context) without changing gies: if that private hook moves, the run still
 works and only the per-pass CPU/RSS columns stay empty.

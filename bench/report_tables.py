@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Vendored from /work/shared/bench/report_tables.py (gies issue 7 benchmark; shared with the peer study).
+# Vendored from the shared benchmark kit (report_tables.py, shared with the peer study).
 # Keep in sync by hand; local changes are marked 'gies:'.
 """Markdown tables (medians, floor, ratios) from peers.py result JSON files.
 

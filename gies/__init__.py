@@ -6,18 +6,27 @@ QGIS. Public API::
 
     import gies
     p = gies.load_pipeline("pipelines/bungo-cocoa.yaml")   # validate, no pixel read
-    result = gies.run(p)                                    # run, write outputs
-    result.aoi_summary, result.zone_stats                   # pandas tables
+    gies.validate(p)                                        # a report: problems, warnings
+    ds = gies.build(p)                                      # lazy xarray.Dataset, no file
+    q = p.replace(scoring={"on_limit": "better"})           # a changed, revalidated copy
+    result = gies.run(q)                                    # run, write outputs
+    result.aoi_summary, result.open("classes")              # tables and layers
+
+Everything else lives in the subpackages (``gies.config``, ``gies.methods``,
+``gies.stages``, ``gies.io``, ``gies.publish``, ``gies.testing``), imported by name.
 """
 
-from gies.config import load_pipeline
+from gies.config import LoadedPipeline, load_pipeline
 from gies.errors import (
     ConfigError,
+    DataError,
     DataQualityWarning,
     ExportError,
     GiesError,
+    GiesWarning,
     GridMismatchError,
     LayerError,
+    ParameterError,
     ProfileError,
     UnitError,
 )
@@ -33,33 +42,38 @@ _LAZY = {"run": "gies.runner", "RunResult": "gies.runner", "validate": "gies.api
 
 
 def __getattr__(name: str):
-    import importlib
-    import importlib.util
-
     if name in _LAZY:
+        import importlib
+
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        return importlib.import_module(f"{__name__}.{name}")  # submodules, as before
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "load_pipeline",
+    "LoadedPipeline",
+    "validate",
+    "Report",
+    "build",
     "run",
     "RunResult",
     "Grid",
     "GiesError",
     "ConfigError",
     "ProfileError",
+    "ParameterError",
     "LayerError",
+    "DataError",
     "UnitError",
     "GridMismatchError",
     "ExportError",
+    "GiesWarning",
     "DataQualityWarning",
     "__version__",
 ]

@@ -13,12 +13,14 @@ import sys
 import warnings
 from pathlib import Path
 
+from gies import __version__
 from gies.errors import GiesError
 
 __all__ = ["main"]
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "pipelines" / "bungo-cocoa.yaml"
+#: The demo pipeline, relative to a gies source folder (it reads ``data/sample/``).
+DEMO = Path("pipelines") / "bungo-cocoa.yaml"
 log = logging.getLogger("gies")
 
 
@@ -135,10 +137,19 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def demo_pipeline(cwd: Path | None = None) -> Path:
+    """The demo pipeline: ``pipelines/bungo-cocoa.yaml`` of the working folder, else of the
+    source checkout gies runs from; a :class:`GiesError` saying where the sample data is
+    when neither has it (an installed package carries no sample data)."""
+    for root in (Path.cwd() if cwd is None else cwd, REPO):
+        if (root / DEMO).is_file():
+            return root / DEMO
+    raise GiesError(f"the demo needs the sample data of the gies source folder ({DEMO} and "
+                    "data/sample/); run 'gies demo' inside a clone of the gies repository")
+
+
 def cmd_demo(args) -> int:
-    if not DEMO.exists():
-        raise GiesError(f"the bundled demo pipeline is missing: {DEMO} (run from a source checkout)")
-    args.pipeline = DEMO
+    args.pipeline = demo_pipeline()
     return cmd_run(args)
 
 
@@ -160,31 +171,9 @@ def cmd_schema(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    path = Path(args.file)
-    if not path.exists():
-        raise GiesError(f"{path}: file not found")
-    from gies.io.read import raster_info, read_vector
+    from gies.io.read import describe
 
-    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".nc", ".img", ".asc"):
-        import numpy as np
-        import rasterio
-
-        info = raster_info(path, key="inspect")
-        print(f"{path}\n  raster {info.count} band(s) {info.dtype}, grid {info.grid!r}")
-        print(f"  bounds {info.grid.bounds}\n  nodata {info.nodata}")
-        with rasterio.open(path) as ds:
-            for b in range(1, ds.count + 1):
-                scale = max(1, max(ds.height, ds.width) // 1000)
-                arr = ds.read(b, out_shape=(max(1, ds.height // scale), max(1, ds.width // scale)),
-                              masked=True).astype("float64").filled(np.nan)
-                v = arr[np.isfinite(arr)]
-                rng = f"{v.min():.4g}..{v.max():.4g}, median {np.median(v):.4g}" if v.size else "all nodata"
-                print(f"  band {b} {ds.descriptions[b - 1] or ''} {ds.units[b - 1] or ''}: {rng}"
-                      + (" (sampled)" if scale > 1 else ""))
-    else:
-        gdf = read_vector(path, layer=None, key="inspect")
-        print(f"{path}\n  vector {len(gdf)} features, CRS {gdf.crs.to_string()}")
-        print(f"  bounds {tuple(gdf.total_bounds)}\n  fields {', '.join(map(str, gdf.columns[:-1]))}")
+    print(describe(args.file))
     return 0
 
 
@@ -211,7 +200,7 @@ def cmd_products(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     ap = argparse.ArgumentParser(prog="gies", description="Land-suitability pipelines.")
-    ap.add_argument("--version", action="version", version="gies 0.1.0")
+    ap.add_argument("--version", action="version", version=f"gies {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
     common.add_argument("-q", "--quiet", action="store_true", help="errors only")

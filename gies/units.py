@@ -129,7 +129,7 @@ def convert(values, src: str, dst: str):
 
 # Plausible ranges per *physical quantity of a layer* (finer than the unit quantities:
 # annual and monthly rainfall are both "length"), used by
-# :func:`gies.harmonise.check_plausible` on a small sample to catch ×10 / K / fraction
+# :func:`gies.stages.preflight.check_plausible` on a small sample to catch ×10 / K / fraction
 # mistakes before a run. Wide on purpose. ``degrees`` (slope angle) is not a table unit and
 # is checked as given. Sources: physical limits (temperature records −89..57 °C; wettest
 # stations ~12 000 mm/yr; soil pH 2..11; SoilGrids 2.0 value ranges, ISRIC FAQ).

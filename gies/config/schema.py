@@ -271,7 +271,7 @@ class FactorSpec(_Model):
 
 
 class ScoringSpec(_Model):
-    """How class limits are applied (see :mod:`gies.score`)."""
+    """How class limits are applied (see :mod:`gies.methods.class_limits`)."""
 
     on_limit: Literal["worse", "better"] = "worse"
     mode: Literal["step", "interpolated"] = Field(
@@ -289,7 +289,7 @@ class AhpSpec(_Model):
 
 
 class CombineSpec(_Model):
-    """How factor scores combine (see :mod:`gies.combine`)."""
+    """How factor scores combine (see :mod:`gies.methods.rules`)."""
 
     rule: registered(RULES, CLASS_RULES) = "minimum"
     weights: dict[str, float] | None = None

@@ -121,7 +121,7 @@ def _predictor(out: RasterOutput) -> str:
 def write_rasters(grid: Grid, outputs: list[RasterOutput], *, sinks=(), progress=None,
                   window_chunks: int | None = None, warp_tile=WARP_TILE) -> None:
     """Write every output in one pass, and store each dask array of ``sinks``
-    (``(array, target)`` pairs, e.g. the block sums of :class:`gies.zonal.ZoneSums`, one
+    (``(array, target)`` pairs, e.g. the block sums of :class:`gies.stages.zonal.ZoneSums`, one
     element per block of the outputs) into its target in the same pass.
 
     The pass runs window by window (:func:`_run_in_windows`: whole warp tiles of

@@ -301,3 +301,43 @@ def read_failure(plan, exc: BaseException) -> LayerError:
         f"{where}: reading failed while computing ({str(exc).strip()}); the file may be "
         "truncated or corrupted: re-download it ('gies inspect FILE' describes it)"
     )
+
+
+#: Raster suffixes :func:`describe` reads as rasters (anything else as a vector layer).
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".nc", ".img", ".asc")
+
+
+def describe(path: str | Path, *, max_side: int = 1000) -> str:
+    """A few lines describing a raster (bands, grid, bounds, nodata, value range per band)
+    or a vector file (features, CRS, bounds, fields), for ``gies inspect``.
+
+    Value ranges of a raster larger than ``max_side`` pixels on a side come from a
+    decimated read (marked "sampled"). A missing or unreadable file is a
+    :class:`~gies.errors.LayerError`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LayerError(f"{path}: file not found")
+    if path.suffix.lower() not in RASTER_SUFFIXES:
+        gdf = read_vector(path, layer=None, key="inspect")
+        return "\n".join([
+            f"{path}", f"  vector {len(gdf)} features, CRS {gdf.crs.to_string() if gdf.crs else 'none'}",
+            f"  bounds {tuple(float(v) for v in gdf.total_bounds)}",
+            f"  fields {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}"])
+    info = raster_info(path, key="inspect")
+    lines = [f"{path}", f"  raster {info.count} band(s) {info.dtype}, grid {info.grid!r}",
+             f"  bounds {info.grid.bounds}", f"  nodata {info.nodata}"]
+    try:
+        with rasterio.open(path) as ds:
+            scale = max(1, max(ds.height, ds.width) // max_side)
+            shape = (max(1, ds.height // scale), max(1, ds.width // scale))
+            for b in range(1, ds.count + 1):
+                arr = ds.read(b, out_shape=shape, masked=True).astype("float64").filled(np.nan)
+                v = arr[np.isfinite(arr)]
+                rng = (f"{v.min():.4g}..{v.max():.4g}, median {np.median(v):.4g}" if v.size
+                       else "all nodata")
+                lines.append(f"  band {b} {ds.descriptions[b - 1] or ''} {ds.units[b - 1] or ''}: "
+                             f"{rng}" + (" (sampled)" if scale > 1 else ""))
+    except RasterioIOError as exc:
+        raise LayerError(f"{path}: cannot read the pixels: {exc}") from None
+    return "\n".join(lines)

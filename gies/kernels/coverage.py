@@ -1,4 +1,4 @@
-"""Exact cell coverage of polygons, compiled with numba (used by :mod:`gies.zonal`).
+"""Exact cell coverage of polygons, compiled with numba (used by :mod:`gies.stages.zonal`).
 
 The fraction of every grid cell a polygon covers, exactly (up to float64 rounding), by
 signed-area accumulation: each ring edge adds, to every cell row it crosses, the area

@@ -7,7 +7,7 @@ run: the benchmark's warp floor (every source grid warped once by GDAL, both cor
 upsampling (bilinear for continuous layers, nearest for categorical ones) this module
 computes GDAL's own formulas (``alg/gdalwarpkernel.cpp``, GDAL 3.10) directly, 5–10× less
 CPU per tile; everything else (cubic, lanczos, average, mode, ..., or a tile whose
-coordinates cannot be interpolated) goes to GDAL (:mod:`gies.harmonise`).
+coordinates cannot be interpolated) goes to GDAL (:mod:`gies.stages.warp`).
 ``processing.warp_engine: gdal`` sends everything to GDAL.
 
 Coordinates
@@ -16,7 +16,7 @@ Coordinates
     the coordinates in between are interpolated bilinearly, as GDAL's approximate
     transformer does along each row (``gdalwarp -et``). ``step`` halves from 64 until the
     interpolation error at the midpoints of every lattice cell's edges and at its centre
-    is at most ``tolerance`` source pixels (:data:`gies.harmonise.WARP_TOLERANCE`, 1e-3):
+    is at most ``tolerance`` source pixels (:data:`gies.stages.warp.WARP_TOLERANCE`, 1e-3):
     the error of linear interpolation is largest there. A point is outside the source when ``x < 0`` or
     ``x + 1e-10 > width`` (the same for rows); its target cell is nodata.
 

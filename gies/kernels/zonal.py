@@ -1,5 +1,5 @@
-"""numba kernel behind :class:`gies.zonal._Acc`: every per-zone sum of a block in one pass
-over its cells (definitions in :mod:`gies.zonal`). Imported on first use only."""
+"""numba kernel behind :class:`gies.stages.zonal._Acc`: every per-zone sum of a block in one pass
+over its cells (definitions in :mod:`gies.stages.zonal`). Imported on first use only."""
 
 from __future__ import annotations
 

@@ -108,7 +108,14 @@ def test_products_and_inspect(capsys):
     assert main(["products", "show", "cocoa"]) == 0
     assert "25-28" in capsys.readouterr().out
     assert main(["inspect", str(REPO / "data/sample/senegal/pr.tif")]) == 0
-    assert "12 band(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "12 band(s)" in out and "bounds (-17.0, 14.0, -16.0, 15.0)" in out
+    assert main(["inspect", str(REPO / "data/sample/senegal/ne10m_admin1_SEN.geojson")]) == 0
+    out = capsys.readouterr().out
+    assert "vector 14 features, CRS EPSG:4326" in out and "adm1_code" in out
+    assert "geometry" not in out.split("fields")[1]
+    assert main(["inspect", "no-such-file.tif"]) == 2
+    assert capsys.readouterr().err.strip() == "gies: error: no-such-file.tif: file not found"
 
 
 def test_console_script_runs_senegal(tmp_path):
@@ -151,3 +158,21 @@ def test_memory_limit(capsys, tmp_path):
     assert m["processing"]["threads"] == 1
     with rasterio.open(out / "senegal-sorghum" / "classes.tif") as ds:
         assert (ds.read() == first).all()
+
+
+def test_demo_finds_its_pipeline_or_says_where_the_sample_data_is(tmp_path, monkeypatch, capsys):
+    import gies
+    from gies import cli
+
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "bungo-cocoa.yaml").write_text("x")
+    assert cli.demo_pipeline(tmp_path) == tmp_path / "pipelines" / "bungo-cocoa.yaml"
+    assert cli.demo_pipeline(tmp_path / "pipelines") == BUNGO  # the source checkout's
+    # an installed package: neither the working folder nor the package's parent has it
+    monkeypatch.setattr(cli, "REPO", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path / "pipelines")
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "data/sample/" in err[0] and "clone" in err[0]
+    r = subprocess.run([sys.executable, "-m", "gies", "--version"], capture_output=True, text=True)
+    assert r.stdout.strip() == f"gies {gies.__version__}"

@@ -79,3 +79,13 @@ def test_loading_imports_no_dask_rasterio_or_numba():
             " if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_public_api_names_resolve_and_nothing_else_is_served():
+    import gies
+
+    for name in gies.__all__:
+        assert getattr(gies, name) is not None, name
+    assert gies.validate.__module__ == "gies.api" and gies.run.__module__ == "gies.runner"
+    with pytest.raises(AttributeError, match="no attribute 'zonal'"):
+        gies.zonal  # noqa: B018  (modules are imported by their full name)

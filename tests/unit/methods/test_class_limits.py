@@ -1,4 +1,4 @@
-"""Unit tests of gies.score: trapezoid, class limits, class scores."""
+"""Unit tests of gies.methods.class_limits: class limits and class scores."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests of the method library's scorers (gies.score additions, issue 4)."""
+"""Unit tests of the scoring curves (gies.methods.curves, gies.methods.arcgis)."""
 
 from __future__ import annotations
 

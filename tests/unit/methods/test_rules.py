@@ -1,4 +1,4 @@
-"""Unit tests of the method library's combination rules (gies.combine additions, issue 4)."""
+"""Unit tests of the combination rules (gies.methods.rules, gies.methods.fao)."""
 
 from __future__ import annotations
 

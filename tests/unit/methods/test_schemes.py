@@ -1,4 +1,4 @@
-"""Unit tests of gies.combine and gies.methods.schemes."""
+"""Unit tests of the minimum and maximum-limitation rules and of gies.methods.schemes."""
 
 from __future__ import annotations
 
