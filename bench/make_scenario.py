@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Vendored from /work/shared/bench/make_scenario.py (gies issue 7 benchmark; shared with the peer study).
+# Vendored from /work/shared/bench/make_scenario.py (the national benchmark, shared with the peer study).
 # Keep in sync by hand; local changes are marked 'gies:'.
 """Deterministic synthetic "country" benchmark scenario for the gies pipeline.
 

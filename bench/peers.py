@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Vendored from /work/shared/bench/peers.py (gies issue 7 benchmark; shared with the peer study).
+# Vendored from /work/shared/bench/peers.py (the national benchmark, shared with the peer study).
 # Keep in sync by hand; local changes are marked 'gies:'.
 """Peer baselines for the gies suitability job on a make_scenario.py scenario.
 

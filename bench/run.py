@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gies vs the peer workflows on the issue-7 benchmark scenario: one table.
+"""gies vs the peer workflows on the national benchmark scenario: one table.
 
     python bench/run.py --size 2000 [--repeat 1] [--out results.json] [--peers a,b,c,d,e]
                         [--cache bench/.cache] [--no-gies] [--timeout 1800]
@@ -15,7 +15,7 @@
    decode inputs, write the score grid), e (GDAL warp floor: each distinct source grid warped
    once, in memory, both cores; bench/floor_warp.py) and gies (bench/gies_child.py).
 4. Prints one table: wall, CPU, peak RSS per pass and per process, ratios to the floors and
-   to every peer, the issue's targets, and how far gies's results are from peer a's.
+   to every peer, the targets, and how far gies's results are from peer a's.
 
 Process peak RSS: the largest sum of RSS over the process and all its descendants, sampled
 every 20 ms with psutil, and never less than the kernel's ru_maxrss of the process. Process CPU:
@@ -435,7 +435,7 @@ def table(results) -> str:
         g = S["gies"]
         fastest = min((S[k]["wall"], k) for k in peers) if peers else None
         L.append("")
-        L.append("Issue-7 targets (stated for N=8000; shown here at this N):")
+        L.append("Targets (stated for N=8000; shown here at this N):")
         if fastest:
             L.append(f"- ≥ 3× faster than the fastest peer ({fastest[1]}, {fastest[0]:.2f} s): "
                      f"gies is {fastest[0] / g['wall']:.2f}× → {'MET' if fastest[0] / g['wall'] >= 3 else 'not met'}")

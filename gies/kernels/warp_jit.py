@@ -1,4 +1,4 @@
-"""numba kernels behind :mod:`gies.warpkernel` (formulas and references there).
+"""numba kernels behind :mod:`gies.kernels.warp` (formulas and references there).
 
 Sources are band-interleaved, ``(row, col, band)``: the bands of one neighbourhood then
 share cache lines (a 3-band bilinear warp is ~1.6× faster than from ``(band, row, col)``).

@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page (images as base64) that can be e-mailed.
 
-Texts come from the translation catalogue (:mod:`gies.i18n`); the data from the run folder's
-tables and images and the :func:`gies.io.publish.publish` context.
+Texts come from the translation catalogue (:mod:`gies.publish.i18n`); the data from the run folder's
+tables and images and the :func:`gies.publish.publish` context.
 """
 
 from __future__ import annotations

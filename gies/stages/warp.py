@@ -293,7 +293,7 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
     less CPU for the same values bit for bit (:func:`_fast_path`).
 
     ``engine="gies"``: nearest and bilinear (on float bands) are computed by
-    :mod:`gies.warpkernel` (GDAL's formulas, 2–5× less CPU), each band with its own nodata
+    :mod:`gies.kernels.warp` (GDAL's formulas, 2–5× less CPU), each band with its own nodata
     mask; GDAL takes every other method and any tile whose coordinates cannot be computed
     (unprojectable points, a longitude seam). ``"gdal"``: GDAL warps everything."""
     arr = np.asarray(arr)
@@ -337,7 +337,7 @@ def _warp_block(arr, *, src_transform, src_crs, dst_transform, dst_crs, shape, m
 
 def _kernel_warp(a3, *, src_transform, src_crs, dst_transform, dst_crs, shape, method,
                  src_nodata, dst_nodata, dtype):
-    """The bands ``a3`` warped by :mod:`gies.warpkernel`, or ``None`` when it does not
+    """The bands ``a3`` warped by :mod:`gies.kernels.warp`, or ``None`` when it does not
     apply (a method it does not compute, bilinear on non-float bands, coordinates it cannot
     interpolate): the caller then uses GDAL."""
     from gies.kernels import warp as warpkernel

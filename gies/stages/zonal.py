@@ -1,11 +1,11 @@
 """Zone statistics per admin unit: exact coverage, true hectares, bounded memory.
 
 Every zone's pixels are weighted by ``w = coverage × cell area``: the exact fraction of the
-pixel the polygon covers (:mod:`gies._coverjit`, the same fractions as exactextract's in
+pixel the polygon covers (:mod:`gies.kernels.coverage`, the same fractions as exactextract's in
 float64) times the pixel's true ground area (:func:`gies.area.cell_areas`). The grid is
 processed block by block; for each block, the zones that touch it are clipped to it and
 measured, and their sums, histograms and extrema are accumulated (one compiled pass,
-:mod:`gies._zonaljit`); a zone covering a whole block is summed without coverage.
+:mod:`gies.kernels.zonal`); a zone covering a whole block is summed without coverage.
 Memory is one block plus a fixed-size accumulator per zone, whatever the size of the
 country or of a zone.
 
@@ -132,7 +132,7 @@ class _Acc:
         (indices into the block arrays ``cls``, ``sc``, ...; ``None``: the block arrays'
         own consecutive cells) with the weights ``w`` (one per cell of the segments, or one
         number for all): one compiled pass over the cells for every sum
-        (:func:`gies._zonaljit.accumulate`)."""
+        (:func:`gies.kernels.zonal.accumulate`)."""
         from gies.kernels import zonal as _zonaljit
 
         n = np.size(cls)
@@ -187,7 +187,7 @@ _MIN_COVER = 1e-9
 def _block_coverage(grid: Grid, r0, r1, c0, c1, geoms):
     """Cell indices (row-major in the block) and covered fractions of each polygon of
     ``geoms`` (shapely, in the grid's CRS) over block rows r0:r1, cols c0:c1, computed
-    exactly by :func:`gies._coverjit.coverage_cells` over each polygon's bounding window."""
+    exactly by :func:`gies.kernels.coverage.coverage_cells` over each polygon's bounding window."""
     from gies.kernels import coverage as _coverjit
 
     t = grid.transform

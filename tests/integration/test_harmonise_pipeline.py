@@ -1,4 +1,4 @@
-"""Issue-3 features through a whole pipeline, on synthetic files made like real downloads:
+"""Harmonise features through a whole pipeline, on synthetic files made like real downloads:
 SoilGrids-like int16 depth layers (pH×10, nodata −32768) averaged over 0–30 cm, a lat/lon DEM
 whose slope is derived on its own grid, and a derived equal-area grid."""
 
