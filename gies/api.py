@@ -52,9 +52,14 @@ class Report:
             return "\n".join([f"{self.source}: {len(self.problems)} problem(s)",
                               *(f"  {p}" for p in self.problems)])
         p, pl = self.pipeline, self.plan
+        what = (f"product {p.profile.product} / {p.config.product.limit_set}"
+                if p.profile is not None else "no product")
+        if p.config.origin is not None:
+            o = p.config.origin
+            what += (f"; origin {'points' if o.points else 'area'} "
+                     f"({len(pl.origin)} feature(s)) on {len(o.variables)} variables")
         lines = [f"{self.source}: valid. Grid {pl.grid!r}; {len(pl.layers)} layers; "
-                 f"{len(pl.zones)} zones; product {p.profile.product} / "
-                 f"{p.config.product.limit_set}"]
+                 f"{len(pl.zones)} zones; {what}"]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

@@ -35,7 +35,7 @@ from pyproj import CRS, Proj, Transformer
 
 from gies.grid import Grid
 
-__all__ = ["cell_areas", "uniform_cell_area", "band_area", "is_equal_area", "area_method"]
+__all__ = ["cell_areas", "areas_at", "uniform_cell_area", "band_area", "is_equal_area", "area_method"]
 
 
 def band_area(lat_deg: np.ndarray, a: float, f: float) -> np.ndarray:
@@ -76,6 +76,23 @@ def cell_areas(grid: Grid, rows: slice = slice(None), cols: slice = slice(None))
         return np.full((r1 - r0, c1 - c0), nominal)
     ri, ci, scale = _scale_lattice(grid)
     return nominal / _interp2(ri, ci, scale, np.arange(r0, r1), np.arange(c0, c1))
+
+
+def areas_at(grid: Grid, rows, cols) -> np.ndarray:
+    """Areas in m² of the cells ``(rows[i], cols[i])`` (float64, 1-D), as :func:`cell_areas`
+    gives them."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if rows.size == 0:
+        return np.empty(0)
+    uniform = uniform_cell_area(grid)
+    if uniform is not None:
+        return np.full(rows.size, uniform)
+    if grid.is_geographic:  # the area depends on the row only
+        r0, r1 = int(rows.min()), int(rows.max()) + 1
+        return cell_areas(grid, slice(r0, r1), slice(0, 1))[:, 0][rows - r0]
+    return np.array([cell_areas(grid, slice(r, r + 1), slice(c, c + 1))[0, 0]
+                     for r, c in zip(rows, cols)])
 
 
 def uniform_cell_area(grid: Grid) -> float | None:

@@ -77,6 +77,9 @@ def _summary_table(result) -> str:
     from gies.methods.schemes import SCHEMES
 
     a = result.aoi_summary.iloc[0]
+    origin = _origin_rows(a)
+    if "S1_ha" not in a.index and "VS_ha" not in a.index:  # no requirements: the origin alone
+        return origin
     scheme = SCHEMES[result.manifest.get("class_scheme", {}).get("name", "fao")]
     potential = f"potential_{scheme.keys[0]}_ha" in a.index
     rows = list(zip(scheme.names, scheme.keys))
@@ -99,7 +102,25 @@ def _summary_table(result) -> str:
             line += f"{ha('potential_', col):>16,.0f}"
         lines.append(line)
     lines.append(f"{'AOI':<10}{total:>14,.0f}{1:>9.1%}")
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n\n" + origin if origin else "")
+
+
+def _origin_rows(a) -> str:
+    """The AOI's hectares of the agreement classes (or of the similarity cut), and nothing
+    without an origin analysis."""
+    for prefix in ("agreement", "origin"):
+        cols = [c[len(prefix) + 1:-3] for c in a.index
+                if c.startswith(f"{prefix}_") and c.endswith("_ha")]
+        if cols:
+            total = a["area_ha"]
+            lines = [f"{prefix:<20}{'hectares':>14}{'share':>9}"]
+            for c in cols:
+                v = a[f"{prefix}_{c}_ha"]
+                lines.append(f"{c.replace('_', ' '):<20}{v:>14,.0f}"
+                             f"{(v / total if total else 0):>9.1%}")
+            lines.append(f"{'AOI':<20}{total:>14,.0f}{1:>9.1%}")
+            return "\n".join(lines)
+    return ""
 
 
 def cmd_run(args) -> int:

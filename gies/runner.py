@@ -29,11 +29,12 @@ import dask.threaded
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import xarray as xr
 from rasterio.errors import RasterioError
 
 from gies.config import LoadedPipeline, load_pipeline
 from gies.config.resolve import suitable_classes
-from gies.errors import ExportError, GiesError, LayerError, ParameterError
+from gies.errors import DataError, ExportError, GiesError, LayerError, ParameterError
 from gies.io.cache import CacheWrite, LayerCache, layer_key, open_cached
 from gies.io.manifest import InputFile, Manifest
 from gies.io.outputs import raster_outputs
@@ -43,7 +44,7 @@ from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.stream import write_windows
 from gies.io.tables import write_tables
 from gies.kernels import warm
-from gies.methods.schemes import OUTSIDE, SCHEMES
+from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
 from gies.publish import context_from_manifest, publish
 from gies.resources import release_freed_memory
 from gies.stages.constrain import aoi_mask
@@ -161,15 +162,19 @@ class ZoneJob:
     extra_classes: Mapping[str, Any]
     scheme: Any
     block: int
+    origin_classes: Mapping[str, Any] = field(default_factory=dict)
+    requirements: bool = True
 
     def sums(self, layers: Mapping[str, Any] | None = None, factor_scores=None,
-             extra_classes=None) -> ZoneSums:
+             extra_classes=None, origin_classes=None) -> ZoneSums:
         """The :class:`~gies.stages.zonal.ZoneSums` of these layers (or of the ones given)."""
         ly = layers or self.layers
         return ZoneSums(self.zones, classes=ly["classes"], score=ly["suitability"],
-                        limiting=ly["limiting_factor"],
+                        limiting=ly.get("limiting_factor"),
                         factor_scores=self.factor_scores if factor_scores is None else factor_scores,
                         extra_classes=self.extra_classes if extra_classes is None else extra_classes,
+                        origin_classes=self.origin_classes if origin_classes is None
+                        else origin_classes, requirements=self.requirements,
                         scheme=self.scheme, block=self.block)
 
 
@@ -286,13 +291,18 @@ class ClusterExecutor:
                                counted={k: v if v.dtype == bool else v.notnull()
                                         for k, v in counted.items()})
         chunk = zones.block
-        opened = {n: open_output(folder / f"{n}.tif", grid, chunk=chunk)
-                  for n in ("classes", "suitability", "limiting_factor")}
+        opened = ({n: open_output(folder / f"{n}.tif", grid, chunk=chunk)
+                   for n in ("classes", "suitability", "limiting_factor")}
+                  if zones.requirements else dict(zones.layers))
         extra = {k: open_output(folder / f"classes_{k}.tif", grid, chunk=chunk)
                  for k in zones.extra_classes}
         scores = {f: open_output(folder / f"score_{f}.tif", grid, chunk=chunk)
                   for f in zones.factor_scores}
-        sums = zones.sums(opened, scores, extra)
+        origin = {k: (open_output(folder / f"{file}.tif", grid, chunk=chunk), codes)
+                  for k, (file, codes) in ((k, (("agreement" if zones.requirements else "similar"),
+                                                 codes))
+                                           for k, (_, codes) in zones.origin_classes.items())}
+        sums = zones.sums(opened, scores, extra, origin)
         sums.compute()
         return totals, sums
 
@@ -372,10 +382,17 @@ def _run(ctx: RunContext, pl: Plan, executor, *, output_root: Path | None,
             done = executor.compute(lazy)
             quality = decide(pl, {k: {**qcounts[k], **done.get(k, {})} for k in qcounts})
         ctx.warn(quality.warnings)
+    inside = aoi_mask(pl)
     with ctx.timed("model"):
-        model = build_model(pl, layers, quality.kept, aoi_mask(pl))
+        model = (build_model(pl, layers, quality.kept, inside) if pl.pipeline.has_requirements
+                 else Model.without_requirements())
+    if cfg.origin is not None:
+        with ctx.timed("origin"):
+            model = _origin(ctx, pl, layers, inside, model, executor)
     stage = new_run(out_root, cfg.name)
     used = {pl.pipeline.factors[f].layer for f in quality.kept} | {c.layer for c in cfg.constraints if c.layer}
+    if cfg.origin is not None:
+        used |= set(cfg.origin.variables)
     store = CacheWrite(cache, {n: keys[n] for n in keys if n not in hits and n in used and n in layers},
                        layers, quality.manifest(), list(hits))
     try:
@@ -389,25 +406,127 @@ def _run(ctx: RunContext, pl: Plan, executor, *, output_root: Path | None,
         raise
 
 
+def _origin(ctx: RunContext, pl: Plan, layers, inside, model: Model, executor) -> Model:
+    """The origin analysis (:mod:`gies.stages.origin`): the sampling passes, the fits in
+    memory, and the lazy layers of the fitted methods, added to the model."""
+    import dataclasses
+
+    from gies.stages import origin as og
+
+    cfg = pl.config
+    o = cfg.origin
+    names = list(o.variables)
+    categorical = [pl.layers[v].kind == "categorical" for v in names]
+    stack = og.variable_stack(layers, names, inside)
+    bias = layers[cfg.model.background.bias] if cfg.model and cfg.model.background.bias else None
+    parts = executor.compute(og.aoi_summary(stack, bias))
+    flat = parts.ravel()
+    counts = np.array([b[0] for b in flat], dtype=np.int64)
+    valid = int(counts.sum())
+    if valid == 0:
+        raise DataError("origin.variables: no cell of the AOI has a value of every variable "
+                        f"({', '.join(names)}): check the layers' coverage and nodata")
+    aoi_min = np.min([b[1] for b in flat], axis=0)
+    aoi_max = np.max([b[2] for b in flat], axis=0)
+    n_bg = cfg.model.background.n if cfg.model else 10_000
+    seed = cfg.model.background.seed if cfg.model else o.seed
+    if cfg.model and n_bg > valid:
+        ctx.warn([og.OriginWarning(
+            f"model.background.n: {n_bg} background cells asked for, the AOI has {valid} valid "
+            f"cells: all {valid} are used")])
+    take = og.allocate(counts, n_bg, seed,
+                       None if bias is None else np.array([b[3] for b in flat]))
+    ref = og.reference_cells(pl.grid, pl.origin, pl.aoi.geometry.iloc[0],
+                             kind="points" if o.points is not None else "area",
+                             max_samples=o.max_samples, seed=o.seed)
+    bg_parts, ref_vals = executor.compute((og.background_sample(stack, take, seed, bias),
+                                           og.cell_values(stack, ref.rows, ref.cols)))
+    rows, cols, bg_vals = og.gather(bg_parts, stack.data.chunks)
+    ref_vals = np.asarray(ref_vals, dtype=np.float64).reshape(len(ref.rows), len(names))
+    ok = np.isfinite(ref_vals).all(axis=1)
+    report = dict(ref.report)
+    found = []
+    if report["kind"] == "points":
+        nodata = [i for g, good in zip(ref.point_ids, ok) if not good for i in g]
+        report["on_nodata"] = nodata
+        report["reference_cells"] = int(ok.sum())
+        if report["duplicates"]:
+            found.append(og.OriginWarning(
+                f"origin.points: {report['duplicates']} of {report['records']} records share "
+                f"a grid cell with another one: {report['cells']} distinct cells are used"))
+        for key, what in (("outside_grid", "outside the grid"), ("outside_aoi", "outside the AOI"),
+                          ("on_nodata", "on cells without a value of every variable")):
+            ids = report[key]
+            if ids:
+                found.append(og.OriginWarning(
+                    f"origin.points: {len(ids)} record(s) {what}, left out: "
+                    f"{', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''}"))
+    else:
+        report["on_nodata_cells"] = int((~ok).sum())
+        report["reference_cells"] = int(ok.sum())
+    ctx.warn(found)
+    t = pl.grid.transform
+
+    def centres(r, c):
+        return np.column_stack([t.c + (np.asarray(c) + 0.5) * t.a, t.f + (np.asarray(r) + 0.5) * t.e])
+
+    from gies.area import areas_at
+
+    bg_w = areas_at(pl.grid, rows, cols)
+    fit = og.fit_origin(cfg, names, categorical, ref_values=ref_vals[ok],
+                        ref_weights=ref.weights[ok], ref_xy=centres(ref.rows[ok], ref.cols[ok]),
+                        bg_values=bg_vals.reshape(-1, len(names)), bg_weights=bg_w,
+                        bg_xy=centres(rows, cols), aoi_min=aoi_min, aoi_max=aoi_max,
+                        report=report, warn=lambda w: ctx.warn([w]))
+    suitable = ()
+    if model.has_requirements:
+        scheme = pl.pipeline.scheme
+        suitable = tuple(scheme.code(c) for c in suitable_classes(cfg, scheme))
+    layers_o = og.origin_layers(fit, stack, inside=inside, classes=model.classes,
+                                suitable=suitable)
+    return dataclasses.replace(model, origin=layers_o)
+
+
+def _write_origin(stage: Path, pl: Plan, fit) -> None:
+    """The origin's samples (``origin_reference.csv``, ``origin_background.csv``) and its
+    polygons or points (``origin.gpkg``) beside the rasters."""
+    from gies.stages.origin import samples_table
+
+    for which in ("reference", "background"):
+        samples_table(fit, which).to_csv(stage / f"origin_{which}.csv", index=False)
+    pl.origin.to_file(stage / "origin.gpkg", layer="origin", driver="GPKG")
+
+
 def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, stage: Path,
             out_root: Path, digests: Mapping[Path, str], store: CacheWrite, executor) -> RunResult:
     cfg = pl.config
     factor_codes = dict(model.limiting_codes)
     allz = zones_table(pl)
     extra = {"potential": model.potential} if model.potential is not None else {}
-    zones = ZoneJob(allz, {"classes": model.classes, "suitability": model.score,
-                           "limiting_factor": model.limiting},
+    origin_classes = {}
+    if model.origin is not None and model.origin.agreement is not None:
+        name = "agreement" if model.has_requirements else "origin"
+        origin_classes[name] = (model.origin.agreement, model.origin.agreement_codes)
+    if model.has_requirements:
+        zlayers = {"classes": model.classes, "suitability": model.score,
+                   "limiting_factor": model.limiting}
+    else:  # no requirement classes: the zones' areas from the AOI mask alone
+        inside = aoi_mask(pl)
+        zlayers = {"classes": xr.where(inside, NODATA, OUTSIDE).astype(np.uint8)
+                   .assign_coords(pl.grid.coords()),
+                   "suitability": xr.full_like(inside, np.nan, dtype=np.float32)}
+    zones = ZoneJob(allz, zlayers,
                     model.factor_scores if cfg.outputs.factor_scores else {}, extra,
-                    pl.pipeline.scheme, pl.chunk)
+                    pl.pipeline.scheme, pl.chunk, origin_classes, model.has_requirements)
     outputs = raster_outputs(stage, model, factor_codes=factor_codes,
-                             product=pl.pipeline.profile.name,
+                             product=pl.pipeline.profile.name if pl.pipeline.profile else cfg.title,
                              factor_scores=cfg.outputs.factor_scores,
                              compression=cfg.outputs.compression,
                              scheme=pl.pipeline.scheme)
     # counted in the same pass: True cells of boolean layers, non-NaN cells of the scores
     counted = dict(model.counts)
     counted.update({f"valid_{f}": s for f, s in model.factor_scores.items()})
-    if model.excluded is not None:
+    if model.excluded is not None and model.has_requirements:
         counted["excluded"] = model.excluded & (model.classes != OUTSIDE)
     with ctx.timed("compute+write rasters, zone sums"):
         try:
@@ -434,6 +553,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
         ctx.warn(empty)
     with ctx.timed("tables"):
         write_tables(stage, results, aoi, pl)
+        if model.origin is not None:
+            _write_origin(stage, pl, model.origin.fit)
     manifest = _manifest(pl, model, quality, ctx.messages, factor_codes, digests, info)
     manifest.processing = {"chunk": pl.chunk, **executor.resources()}
     manifest.cache = store.manifest(cfg.processing.layer_cache)
@@ -467,6 +588,9 @@ def input_files(pl: Plan) -> list[Path]:
     if cfg.improve:
         files.append(p.resolve(cfg.improve.table))
     files += [p.resolve(z.path) for z in cfg.zones.values()]
+    if cfg.origin is not None:
+        src = cfg.origin.area or cfg.origin.points
+        files.append(p.resolve(src.path))
     if cfg.aoi.path:
         files.append(p.resolve(cfg.aoi.path))
     for base in list(files):
@@ -474,7 +598,7 @@ def input_files(pl: Plan) -> list[Path]:
             files += [base.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg")
                       if base.with_suffix(s).exists()]
     files.append(p.path)
-    if p.profile.path:
+    if p.profile is not None and p.profile.path:
         files.append(Path(p.profile.path).resolve())
     return list(dict.fromkeys(files))
 
@@ -507,17 +631,20 @@ def _manifest(pl: Plan, model: Model, quality: QualityReport, messages: list[str
     ls = p.limit_set
     scheme = p.scheme
     used = [f for f in model.factor_scores if f in cfg.factors]
+    product = {} if p.profile is None else {
+        "profile": str(p.profile.path), "product": p.profile.product,
+        "species": p.profile.species, "limit_set": cfg.product.limit_set,
+        "method": ls.method, "source": p.profile.sources.get(ls.source, ls.source),
+        "overrides": cfg.product.overrides,
+        "limits_used": {f: p.factors[f].limits for f in used}}
+    origin = None if model.origin is None else dict(model.origin.fit.info)
     return Manifest(
         pipeline=cfg.name,
         config=cfg.model_dump(mode="json"),
-        product={"profile": str(p.profile.path), "product": p.profile.product,
-                 "species": p.profile.species, "limit_set": cfg.product.limit_set,
-                 "method": ls.method, "source": p.profile.sources.get(ls.source, ls.source),
-                 "overrides": cfg.product.overrides,
-                 "limits_used": {f: p.factors[f].limits for f in used}},
+        product=product,
         factors_used=list(model.factor_scores),
         factor_codes={str(k): v for k, v in factor_codes.items()},
-        combination={"rule": cfg.combine.rule, **info},
+        combination={"rule": cfg.combine.rule, **info} if p.has_requirements else {},
         class_scheme={"name": scheme.name, **scheme.bounds, "reference": scheme.reference},
         class_codes={str(k): v for k, v in scheme.class_names.items()},
         subclass_codes={str(k): v for k, v in model.subclass_table.items()},
@@ -526,4 +653,5 @@ def _manifest(pl: Plan, model: Model, quality: QualityReport, messages: list[str
         quality=quality.manifest(),
         warnings=list(messages),
         inputs=[InputFile.of(f, digests[f]) for f in input_files(pl)],
+        origin=origin,
     )

@@ -56,12 +56,12 @@ class LoadedPipeline:
 
     config: Pipeline
     path: Path
-    profile: Profile
+    profile: Profile | None
     raw: Mapping[str, Any] = field(repr=False)
     yaml: LoadedYaml = field(repr=False)
     factors: Mapping[str, FactorPlan] = field(repr=False)
     seasonal: SeasonalPlan | None = field(repr=False)
-    combine: CombinePlan = field(repr=False)
+    combine: CombinePlan | None = field(repr=False)
     scheme: ClassScheme = field(repr=False)
     improve_steps: Mapping[str, int] | None = field(repr=False, default=None)
 
@@ -76,10 +76,19 @@ class LoadedPipeline:
         return q if q.is_absolute() else (self.base / q).resolve()
 
     @cached_property
-    def limit_set(self) -> LimitSet:
-        """The profile's limit set chosen by the pipeline, with overrides applied."""
+    def limit_set(self) -> LimitSet | None:
+        """The profile's limit set chosen by the pipeline, with overrides applied (``None``
+        for a pipeline without a product)."""
+        if self.profile is None:
+            return None
         ls = self.profile.limit_sets[self.config.product.limit_set]
         return ls.model_copy(update={"limits": {**ls.limits, **self.config.product.overrides}})
+
+    @property
+    def has_requirements(self) -> bool:
+        """Whether the pipeline scores land against a product's requirements (else it is an
+        origin analysis alone: similarity and/or a data-driven model)."""
+        return self.profile is not None
 
     @property
     def factor_names(self) -> list[str]:
@@ -108,6 +117,12 @@ class LoadedPipeline:
 
     def __repr__(self) -> str:
         c = self.config
+        if self.profile is None:
+            o = c.origin
+            return (f"<LoadedPipeline {c.name!r} ({self.path.name}): {c.title}; origin "
+                    f"{'points' if o.points else 'area'} on {', '.join(o.variables)}; "
+                    f"similarity {', '.join(c.similarity.methods) if c.similarity else '-'}; "
+                    f"model {', '.join(c.model.algorithms) if c.model else '-'}>")
         method = self.limit_set.method
         return (f"<LoadedPipeline {c.name!r} ({self.path.name}): {c.title}; product "
                 f"{self.profile.product}/{c.product.limit_set} ({method}); factors "
@@ -155,9 +170,11 @@ def _load(y: LoadedYaml) -> LoadedPipeline:
 
 def _checked(cfg: Pipeline, y: LoadedYaml) -> tuple[list[Problem], LoadedPipeline | None]:
     """The problems of a schema-valid pipeline and, when there are none, the pipeline."""
+    profile = None
     try:
-        profile = load_profile(find_profile(cfg.product.profile, base=y.path.parent,
-                                            extra=cfg.product.search_path))
+        if cfg.product is not None:
+            profile = load_profile(find_profile(cfg.product.profile, base=y.path.parent,
+                                                extra=cfg.product.search_path))
     except ProfileError as exc:
         found = [Problem(("product", "profile"), p) for p in exc.problems]
         return found + check_pipeline(cfg, y, None)[0], None
@@ -165,7 +182,7 @@ def _checked(cfg: Pipeline, y: LoadedYaml) -> tuple[list[Problem], LoadedPipelin
     if problems:
         return problems, None
     steps = None if res.improve_steps is None else MappingProxyType(dict(res.improve_steps))
-    return [], LoadedPipeline(cfg, y.path, profile, y.data, y, MappingProxyType(res.factors),
+    return [], LoadedPipeline(cfg, y.path, profile, y.data, y, MappingProxyType(res.factors or {}),
                               res.seasonal, res.combine, res.scheme, steps)
 
 

@@ -60,7 +60,11 @@ def check_pipeline(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> tup
     """Every problem of a schema-valid pipeline (see the module docstring), and what was
     resolved."""
     out = Resolved()
-    problems = _layers(cfg) + _zones(cfg) + _constraints(cfg)
+    problems = _layers(cfg) + _zones(cfg) + _constraints(cfg) + _origin(cfg)
+    if cfg.product is None:  # an origin analysis alone: the scheme classes the agreement
+        scheme, scheme_problems = _scheme(cfg)
+        out.scheme = scheme
+        return problems + scheme_problems, out
     if profile is None:
         return problems, out
     sets = profile.limit_sets
@@ -421,3 +425,132 @@ def _improve(cfg: Pipeline, y: LoadedYaml, factors: dict[str, FactorPlan]):
         return problems + [Problem(("improve", "parameters"), f"no row {bad} in {table}")], None
     params = {f: r for f, r in imp.parameters.items() if f in cfg.factors}
     return problems, improvement_steps(rows, level=imp.level, factors=params)
+
+
+# -- origin, similarity, model ----------------------------------------------------------------------
+def _origin(cfg: Pipeline) -> list[Problem]:
+    """Origin variables are layers of the pipeline (single-band), the bias layer too; every
+    similarity method and algorithm dry-runs its parameters on a small reference."""
+    o = cfg.origin
+    if o is None:
+        return []
+    problems = []
+    for i, v in enumerate(o.variables):
+        if v not in cfg.layers:
+            problems.append(Problem(("origin", "variables", i),
+                                    f"no layer {v!r}{did_you_mean(v, cfg.layers)}"))
+        elif cfg.layers[v].monthly:
+            problems.append(Problem(("origin", "variables", i), (
+                f"layer {v!r} has 12 monthly bands: derive one value per cell from it "
+                "(layers.<name>.derive) and use that layer")))
+    if o.area is not None and o.area.where is not None and not o.area.where.strip():
+        problems.append(Problem(("origin", "area", "where"), "empty filter"))
+    if cfg.model is not None:
+        bias = cfg.model.background.bias
+        if bias is not None and bias not in cfg.layers:
+            problems.append(Problem(("model", "background", "bias"),
+                                    f"no layer {bias!r}{did_you_mean(bias, cfg.layers)}"))
+    if problems:
+        return problems
+    categorical = tuple(cfg.layers[v].kind == "categorical" for v in o.variables)
+    if cfg.similarity is not None:
+        problems += _similarity(cfg, categorical)
+    if cfg.model is not None:
+        problems += _algorithms(cfg, categorical)
+    return problems
+
+
+def _dry_reference(variables, categorical):
+    """A small, non-degenerate reference for dry runs (no variable constant or collinear)."""
+    import numpy as np
+
+    from gies.methods.similarity import Reference
+
+    rng = np.random.default_rng(0)
+    n = 6 * len(variables) + 10  # enough rows for every method (MCD wants 5 per variable)
+    values = rng.normal(size=(n, len(variables)))
+    for j, cat in enumerate(categorical):
+        if cat:
+            values[:, j] = np.arange(n) % 3 + 1
+    return Reference(values, tuple(variables), tuple(categorical),
+                     values.min(axis=0), values.max(axis=0), seed=0)
+
+
+def _similarity(cfg: Pipeline, categorical) -> list[Problem]:
+    from gies.methods.registry import SIMILARITY
+
+    s = cfg.similarity
+    problems = []
+    chosen = {SIMILARITY.canonical(m) for m in s.methods}
+    for m in s.params:
+        if m not in SIMILARITY or SIMILARITY.canonical(m) not in chosen:
+            problems.append(Problem(("similarity", "params", m), (
+                f"{m!r} is not one of similarity.methods ({', '.join(s.methods)})"
+                f"{did_you_mean(m, s.methods)}")))
+    if len(chosen) != len(s.methods):
+        problems.append(Problem(("similarity", "methods"), "a method is listed twice"))
+    ref = _dry_reference(cfg.origin.variables, categorical)
+    for i, m in enumerate(s.methods):
+        params = {**s.params.get(m, {}), **s.params.get(SIMILARITY.canonical(m), {})}
+        problem = check_call(SIMILARITY[m], ref, params)
+        if problem:
+            problems.append(Problem(("similarity", "methods", i), problem))
+    a = s.agreement
+    if a.method is not None:
+        outputs = set(chosen)
+        if a.method not in outputs and (a.method not in SIMILARITY
+                                        or SIMILARITY.canonical(a.method) not in outputs):
+            problems.append(Problem(("similarity", "agreement", "method"), (
+                f"{a.method!r} is not computed: choose one of similarity.methods "
+                f"({', '.join(s.methods)}){did_you_mean(a.method, s.methods)}")))
+        elif SIMILARITY.canonical(a.method) == "exdet":
+            problems.append(Problem(("similarity", "agreement", "method"), (
+                "exdet measures novelty (0 = inside the origin's range, lower = more novel), "
+                "not similarity: cut mess, bioclim, gower or mahalanobis")))
+    return problems
+
+
+def _algorithms(cfg: Pipeline, categorical) -> list[Problem]:
+    import numpy as np
+
+    from gies.methods.registry import ALGORITHMS, dry_run
+
+    m = cfg.model
+    problems = []
+    for name in m.params:
+        if name not in ALGORITHMS or ALGORITHMS.canonical(name) not in {
+                ALGORITHMS.canonical(a) for a in m.algorithms}:
+            problems.append(Problem(("model", "params", name), (
+                f"{name!r} is not one of model.algorithms ({', '.join(m.algorithms)})"
+                f"{did_you_mean(name, m.algorithms)}")))
+    rng = np.random.default_rng(0)
+    names = tuple(cfg.origin.variables)
+    X = rng.normal(size=(60, len(names)))
+    for j, cat in enumerate(categorical):
+        if cat:
+            X[:, j] = np.arange(60) % 3 + 1
+    y = (np.arange(60) < 20).astype(np.int8)
+    for i, a in enumerate(m.algorithms):
+        method = ALGORITHMS[a]
+        params = m.params.get(a, {})
+        accepted = [n for n in method.parameters if n not in ("y", "names", "categorical", "seed")]
+        unknown = [k for k in params if k not in accepted]
+        if unknown:
+            problems.append(Problem(("model", "params", a), "; ".join(
+                f"{method.name}: unknown parameter {k!r}{did_you_mean(k, accepted)}"
+                for k in unknown) + f"; parameters: {', '.join(accepted)}"))
+            continue
+        quick = dict(params)
+        if "n_trees" in accepted:  # a small forest: the values are what is checked
+            n = quick.get("n_trees", 2)
+            quick["n_trees"] = min(n, 2) if isinstance(n, int) and not isinstance(n, bool) else n
+        try:
+            with dry_run():
+                method.func(X, y, names=names, categorical=categorical, seed=0, **quick)
+        except (ValueError, TypeError) as exc:
+            text = str(exc)
+            problems.append(Problem(("model", "params" if a in m.params else "algorithms",
+                                     a if a in m.params else i),
+                                    text if text.startswith(f"{method.name}:")
+                                    else f"{method.name}: {text}"))
+    return problems

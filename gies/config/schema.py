@@ -31,10 +31,12 @@ from gies.methods.registry import (
     RULES,
     SCHEMES,
     SEASONAL,
+    SIMILARITY,
+    ALGORITHMS,
     Registry,
 )
 
-__all__ = ["Reading", "MixedUnits", "DeriveSpec", "DepthMeanSpec", "LayerSpec", "VectorSpec", "AoiSpec", "ZonesSpec", "GridSpec", "ProductSpec", "FactorSpec", "ScoringSpec", "AhpSpec", "CombineSpec", "ConstraintSpec", "ImproveSpec", "SeasonalSpec", "ClassifySpec", "ZonalSpec", "OutputSpec", "QualitySpec", "ProcessingSpec", "Pipeline",
+__all__ = ["Reading", "MixedUnits", "DeriveSpec", "DepthMeanSpec", "LayerSpec", "VectorSpec", "AoiSpec", "ZonesSpec", "GridSpec", "ProductSpec", "FactorSpec", "ScoringSpec", "AhpSpec", "CombineSpec", "ConstraintSpec", "ImproveSpec", "SeasonalSpec", "ClassifySpec", "ZonalSpec", "OutputSpec", "QualitySpec", "ProcessingSpec", "OriginAreaSpec", "OriginPointsSpec", "OriginSpec", "AgreementSpec", "SimilaritySpec", "BackgroundSpec", "CvSpec", "ModelSpec", "Pipeline",
            "FORMAT_VERSION", "NAME_PATTERN", "registered"]
 
 FORMAT_VERSION = 1
@@ -450,6 +452,119 @@ class ProcessingSpec(_Model):
         "source pixels of position"))
 
 
+class OriginAreaSpec(VectorSpec):
+    """The origin as polygons: the recognised area of a geographical indication, a land-use
+    zone, ... (``where`` selects features by attribute)."""
+
+    where: str | None = Field(None, description="attribute filter, e.g. \"id == 'Plantation'\"")
+
+    @field_validator("where")
+    @classmethod
+    def _parsable(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_where(v)
+        return v
+
+    @property
+    def filter(self) -> tuple[str, str, Any] | None:
+        """``where`` parsed into ``(field, operator, value)``."""
+        return None if self.where is None else parse_where(self.where)
+
+
+class OriginPointsSpec(_Model):
+    """The origin as production points (farms, cooperatives, presence records): a CSV file
+    with coordinate columns, or a vector file of points."""
+
+    path: str
+    x: str | None = Field(None, description="CSV: column of x / longitude")
+    y: str | None = Field(None, description="CSV: column of y / latitude")
+    crs: str | None = Field(None, description="CRS of the coordinates (CSV: required)")
+    id: str | None = Field(None, description="column naming each point in messages (default: its row number)")
+    layer: str | None = None
+
+    @model_validator(mode="after")
+    def _csv_columns(self) -> OriginPointsSpec:
+        if self.path.lower().endswith((".csv", ".txt")):
+            missing = [k for k in ("x", "y", "crs") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a CSV of points needs {', '.join(map(repr, missing))} "
+                                 "(the coordinate columns and their CRS)")
+        return self
+
+
+class OriginSpec(_Model):
+    """Where the product comes from, and the layers that describe its environment."""
+
+    area: OriginAreaSpec | None = None
+    points: OriginPointsSpec | None = None
+    variables: list[str] = Field(min_length=1, description="layers of this pipeline")
+    max_samples: int = Field(10_000, ge=10, description=(
+        "cap of the reference sample (origin cells or distinct presence cells), drawn at "
+        "random with `seed`"))
+    min_samples: int = Field(5, ge=2, description="fewest distinct reference cells accepted")
+    seed: int = Field(1, description="seed of every random draw of the origin analysis")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> OriginSpec:
+        if (self.area is None) == (self.points is None):
+            raise ValueError("give either 'area' (polygons) or 'points'")
+        if len(set(self.variables)) != len(self.variables):
+            raise ValueError("variables are listed twice")
+        return self
+
+
+class AgreementSpec(_Model):
+    """The cut that makes a similarity layer a "similar to the origin" map."""
+
+    method: str | None = Field(None, description=(
+        "similarity output to cut (a method of `similarity.methods`, or `mess`); default: "
+        "mess if computed, else the first method"))
+    threshold: float | None = Field(None, description=(
+        "cells at or above it are similar; default: 0 for mess (inside the origin's "
+        "range of every variable), else the 10th percentile of the layer over the origin's "
+        "own cells"))
+
+
+class SimilaritySpec(_Model):
+    """Surfaces of similarity to the origin's environment."""
+
+    methods: list[registered(SIMILARITY)] = Field(min_length=1)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description=(
+        "parameters per method, e.g. {gower: {reduce: mean}, bioclim: {tails: both}}"))
+    agreement: AgreementSpec = AgreementSpec()
+
+
+class BackgroundSpec(_Model):
+    """Background cells of a presence-background model, drawn in the AOI."""
+
+    n: int = Field(10_000, ge=100)
+    seed: int = 1
+    bias: str | None = Field(None, description=(
+        "a layer of this pipeline whose values weight the draw (sampling-effort bias, "
+        "Phillips et al. 2009); none: uniform over valid cells"))
+
+
+class CvSpec(_Model):
+    """Cross-validation of the models."""
+
+    method: Literal["spatial_blocks", "random"] = "spatial_blocks"
+    folds: int = Field(5, ge=2, le=20)
+    block_size: float | Literal["auto"] = Field("auto", description=(
+        "side of the square blocks in the grid's CRS units; auto: the median range of "
+        "variograms fitted to the predictors at the sampled points"))
+    buffer: float = Field(0.0, ge=0, description=(
+        "training points within this distance (grid CRS units) of a test point are dropped"))
+
+
+class ModelSpec(_Model):
+    """Data-driven suitability learnt from the origin's points (presence vs background)."""
+
+    algorithms: list[registered(ALGORITHMS)] = Field(min_length=1)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    background: BackgroundSpec = BackgroundSpec()
+    cv: CvSpec = CvSpec()
+
+
 class Pipeline(_Model):
     """A suitability study (see ``docs/pipeline.md``)."""
 
@@ -463,8 +578,8 @@ class Pipeline(_Model):
     )
     grid: GridSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)
-    product: ProductSpec
-    factors: dict[str, FactorSpec] = Field(min_length=1)
+    product: ProductSpec | None = None
+    factors: dict[str, FactorSpec] = Field(default_factory=dict)
     scoring: ScoringSpec = ScoringSpec()
     combine: CombineSpec = CombineSpec()
     classify: ClassifySpec = ClassifySpec()
@@ -475,3 +590,23 @@ class Pipeline(_Model):
     seasonal: SeasonalSpec | None = None
     zonal: ZonalSpec = ZonalSpec()
     processing: ProcessingSpec = ProcessingSpec()
+    origin: OriginSpec | None = None
+    similarity: SimilaritySpec | None = None
+    model: ModelSpec | None = None
+
+    @model_validator(mode="after")
+    def _a_question(self) -> Pipeline:
+        if self.product is None and self.factors:
+            raise ValueError("factors need a 'product' (its profile gives their limits)")
+        if self.product is not None and not self.factors:
+            raise ValueError("'factors' is empty: a product is scored on at least one factor")
+        if self.product is None and self.origin is None:
+            raise ValueError("give a 'product' with 'factors' (requirements), or an 'origin' "
+                             "with 'similarity' and/or 'model' (or both)")
+        if (self.similarity or self.model) and self.origin is None:
+            raise ValueError("'similarity' and 'model' need an 'origin'")
+        if self.origin is not None and not (self.similarity or self.model):
+            raise ValueError("'origin' needs 'similarity' and/or 'model'")
+        if self.model is not None and self.origin is not None and self.origin.points is None:
+            raise ValueError("'model' learns from presence points: give 'origin.points'")
+        return self

@@ -85,6 +85,7 @@ class Manifest:
     cache: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    origin: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as JSON data, keys in the documented order."""
@@ -109,6 +110,7 @@ class Manifest:
             "cache": self.cache,
             "timings_s": self.timings_s,
             "outputs": self.outputs,
+            **({"origin": self.origin} if self.origin is not None else {}),
         }
 
     def list_outputs(self, folder: Path) -> None:

@@ -20,7 +20,8 @@ from gies.io.rasters import RasterOutput
 from gies.methods.registry import Registry
 from gies.methods.schemes import OUTSIDE, SCHEMES, ClassScheme
 
-__all__ = ["RasterProduct", "OUTPUTS", "raster_outputs", "docs_table", "colormap"]
+__all__ = ["RasterProduct", "OUTPUTS", "raster_outputs", "docs_table", "colormap",
+           "surface_description", "surface_units", "AGREEMENT_COLOURS", "SIMILAR_COLOURS"]
 
 #: The catalogue of output rasters, in the order they are written.
 OUTPUTS: Registry = Registry("output", "output raster")
@@ -47,8 +48,13 @@ class RasterProduct:
     categorical: bool = False
     colours: bool = False
     tags: Callable[[Any, Mapping[str, Any]], dict[str, str]] = lambda m, c: {}
-    per_factor: bool = False
+    per: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_factor(self) -> bool:
+        """Whether the product is one file per key (factor, origin surface)."""
+        return self.per is not None
 
     @property
     def summary(self) -> str:
@@ -117,9 +123,73 @@ for _p in (
         "factor_score", "score_<factor>.tif", "float32", np.nan, "1",
         "that factor's score in [0, 1] (`score_seasonal.tif` for the seasonal model)",
         lambda m: m.factor_scores, lambda c: f"score of factor {c['factor']} (0-1)",
-        per_factor=True),
+        per="factor"),
+    RasterProduct(
+        "origin_surface", "<surface>.tif", "float32", np.nan, "1",
+        "origin analysis: `similarity_<method>.tif` similarity to the origin's environment in "
+        "[0, 1] (`bioclim`, `gower`, `mahalanobis`); `mess.tif` MESS in % (negative = outside "
+        "the origin's range of at least one variable, Elith et al. 2010); `exdet_nt1.tif` "
+        "(≤ 0, 0 = inside the univariate ranges) and `exdet_nt2.tif` (> 1 = novel "
+        "combination, Mesgaran et al. 2014); `model_<algorithm>.tif` relative suitability "
+        "in [0, 1] learnt from the origin's points; NaN = no data or outside the AOI",
+        lambda m: {} if m.origin is None else {
+            k: v for k, v in m.origin.surfaces.items() if k not in m.origin.categorical},
+        lambda c: surface_description(c["surface"], c.get("variables", ())), per="surface"),
+    RasterProduct(
+        "mess_variable", "mess_variable.tif", "uint8", OUTSIDE, "class",
+        "MESS's most dissimilar variable: 1..p = `origin.variables` in order (names in the "
+        "band tags `VARIABLE_<code>` and the `.aux.xml`), 0 = no data",
+        lambda m: None if m.origin is None else m.origin.surfaces.get("mess_variable"),
+        lambda c: "most dissimilar variable of MESS (codes in tags)", categorical=True,
+        tags=lambda m, c: {f"VARIABLE_{i + 1}": v for i, v in enumerate(c.get("variables", ()))}),
+    RasterProduct(
+        "agreement", "agreement.tif", "uint8", OUTSIDE, "class",
+        "requirements against origin similarity: 1 both suitable, 2 requirements only, "
+        "3 similarity only, 4 neither, 253 excluded, 254 no data (the cut "
+        "`similarity.agreement` is in the band tags and `manifest.json` `origin.agreement`)",
+        lambda m: m.origin.agreement if m.origin is not None and m.has_requirements else None,
+        lambda c: f"agreement of requirements and origin similarity ({c.get('cut', '')})",
+        categorical=True, colours=True, tags=lambda m, c: _origin_tags(m, c)),
+    RasterProduct(
+        "similar", "similar.tif", "uint8", OUTSIDE, "class",
+        "a pipeline without requirements: 1 similar to the origin, 2 not similar (the cut "
+        "`similarity.agreement`), 254 no data",
+        lambda m: m.origin.agreement if m.origin is not None and not m.has_requirements else None,
+        lambda c: f"similar to the origin ({c.get('cut', '')})",
+        categorical=True, colours=True, tags=lambda m, c: _origin_tags(m, c)),
 ):
     OUTPUTS.add(_p)
+
+
+#: Colours of the agreement codes and of the similarity cut.
+AGREEMENT_COLOURS = {1: "#1a9641", 2: "#fdae61", 3: "#2b83ba", 4: "#d7d7d7",
+                     253: "#7f7f7f", 254: "#ffffff"}
+SIMILAR_COLOURS = {1: "#2b83ba", 2: "#d7d7d7", 254: "#ffffff"}
+
+
+def surface_description(name: str, variables=()) -> str:
+    """The band description of an origin surface."""
+    if name == "mess":
+        return "MESS, multivariate environmental similarity to the origin (%; < 0 novel)"
+    if name.startswith("similarity_"):
+        return f"similarity to the origin's environment, {name[11:]} (0-1)"
+    if name.startswith("model_"):
+        return f"relative suitability learnt from the origin's points, {name[6:]} (0-1)"
+    if name == "exdet_nt1":
+        return "ExDet NT1, univariate novelty (<= 0; 0 inside the origin's ranges)"
+    if name == "exdet_nt2":
+        return "ExDet NT2, novelty of combinations (> 1 novel)"
+    return name
+
+
+def surface_units(name: str) -> str:
+    """The units of an origin surface."""
+    return "%" if name == "mess" else "1"
+
+
+def _origin_tags(model, ctx) -> dict[str, str]:
+    codes = {} if model.origin is None else dict(model.origin.agreement_codes)
+    return {**{f"CLASS_{k}": v for k, v in codes.items()}, "CUT": ctx.get("cut", "")}
 
 
 def raster_outputs(folder: Path, model, *, factor_codes: Mapping[int, str], product: str,
@@ -129,15 +199,26 @@ def raster_outputs(folder: Path, model, *, factor_codes: Mapping[int, str], prod
     ``factor_scores=False`` leaves out the per-factor scores (``outputs.factor_scores``);
     class codes, tags and colours by ``scheme`` (default ``fao``)."""
     scheme = scheme or SCHEMES["fao"]
-    ctx = {"product": product, "factor_codes": dict(factor_codes), "scheme": scheme}
+    ctx: dict[str, Any] = {"product": product, "factor_codes": dict(factor_codes),
+                           "scheme": scheme}
+    if model.origin is not None:
+        info = model.origin.fit.info
+        ctx["variables"] = tuple(info.get("variables", ()))
+        ctx["cut"] = info.get("agreement", {}).get("rule", "")
     out = []
     for p in OUTPUTS.values():
-        if p.per_factor:
+        if p.per == "factor":
             if not factor_scores:
                 continue
             for f, data in p.layer(model).items():
                 out.append(RasterOutput(folder / p.file.replace("<factor>", f), data, p.dtype,
                                         p.nodata, p.description({**ctx, "factor": f}), p.units))
+            continue
+        if p.per == "surface":
+            for f, data in p.layer(model).items():
+                out.append(RasterOutput(folder / p.file.replace("<surface>", f), data, p.dtype,
+                                        p.nodata, p.description({**ctx, "surface": f}),
+                                        surface_units(f)))
             continue
         data = p.layer(model)
         if data is None:
@@ -146,7 +227,8 @@ def raster_outputs(folder: Path, model, *, factor_codes: Mapping[int, str], prod
         if p.categorical:
             kw["overview_resampling"] = "NEAREST"
         if p.colours:
-            kw["colormap"] = colormap(scheme.colours)
+            kw["colormap"] = colormap({"agreement": AGREEMENT_COLOURS,
+                                       "similar": SIMILAR_COLOURS}.get(p.name, scheme.colours))
         out.append(RasterOutput(folder / p.file, data, p.dtype, p.nodata, p.description(ctx),
                                 p.units, tags=p.tags(model, ctx), **kw))
     for o in out:

@@ -23,7 +23,7 @@ from gies.io.gdal import block_cache
 if TYPE_CHECKING:  # geopandas and rioxarray are imported where used (start-up time)
     import geopandas as gpd
 
-__all__ = ["RasterInfo", "raster_info", "open_raster", "open_inputs", "read_vector",
+__all__ = ["read_points", "RasterInfo", "raster_info", "open_raster", "open_inputs", "read_vector",
            "read_sample", "read_failure", "describe"]
 
 
@@ -212,6 +212,66 @@ def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
     if gdf.empty:
         raise LayerError(f"{key}: {path} has no features")
     return gdf
+
+
+def read_points(path: Path, *, key: str, x: str | None = None, y: str | None = None,
+                crs: str | None = None, id: str | None = None,
+                layer: str | None = None) -> gpd.GeoDataFrame:
+    """Points from a CSV file (coordinate columns ``x``, ``y`` in ``crs``) or a vector file
+    of points, as a GeoDataFrame with a ``point_id`` column (``id``'s values, else the row
+    number from 1). Errors name the key: a missing file or column, coordinates that are not
+    numbers, coordinates impossible in a geographic ``crs`` (a CRS other than declared),
+    geometries that are not points."""
+    import geopandas as gpd
+    import pandas as pd
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if not path.exists():
+        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    if path.suffix.lower() in (".csv", ".txt"):
+        try:
+            df = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise LayerError(f"{key}: cannot read {path} as CSV: {exc}") from None
+        for k, col in (("x", x), ("y", y), ("id", id)):
+            if col is not None and col not in df.columns:
+                raise LayerError(f"{key}.{k}: no column {col!r} in {path} (columns: "
+                                 f"{', '.join(map(str, df.columns))})")
+        xs = pd.to_numeric(df[x], errors="coerce")
+        ys = pd.to_numeric(df[y], errors="coerce")
+        bad = df.index[xs.isna() | ys.isna()]
+        if len(bad):
+            rows = ", ".join(str(i + 2) for i in bad[:5])
+            raise LayerError(f"{key}: {len(bad)} row(s) of {path} have no numeric {x}/{y} "
+                             f"(file lines {rows}{', ...' if len(bad) > 5 else ''}); fix or "
+                             "remove them")
+        try:
+            c = CRS.from_user_input(crs)
+        except CRSError as exc:
+            raise LayerError(f"{key}.crs: {crs!r} is not a CRS: {exc}") from None
+        if c.is_geographic and (xs.abs().max() > 180 or ys.abs().max() > 90):
+            raise LayerError(
+                f"{key}.crs: coordinates in {path} are not {crs} longitudes/latitudes "
+                f"({x} spans {xs.min():g}..{xs.max():g}, {y} spans {ys.min():g}..{ys.max():g}): "
+                "declare the CRS they are in")
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=c)
+    else:
+        gdf = read_vector(path, layer=layer, key=key)
+        kinds = set(gdf.geometry.geom_type.dropna())
+        if not kinds <= {"Point", "MultiPoint"}:
+            raise LayerError(f"{key}: {path} holds {', '.join(sorted(kinds))} geometries; "
+                             "points are needed (or give polygons as origin.area)")
+        gdf = gdf.explode(index_parts=False).reset_index(drop=True)
+        if id is not None and id not in gdf.columns:
+            raise LayerError(f"{key}.id: no field {id!r} in {path} (fields: "
+                             f"{', '.join(map(str, gdf.columns.drop('geometry')))})")
+    if gdf.empty:
+        raise LayerError(f"{key}: {path} has no points")
+    ids = gdf[id].astype(str) if id is not None else pd.Series(
+        [str(i + 1) for i in range(len(gdf))], index=gdf.index)
+    return gpd.GeoDataFrame({"point_id": ids.to_numpy()}, geometry=gdf.geometry.to_numpy(),
+                            crs=gdf.crs)
 
 
 def _decimate_by_strips(ds, band: int, out_r: int, out_c: int) -> np.ndarray:

@@ -13,6 +13,8 @@ module                        registry (``gies.methods.registry``)
 :mod:`~.derive`               ``DERIVATIONS``: monthly statistics, slope, aspect
 :mod:`~.ecocrop`              ``SEASONAL``: ECOCROP's seasonal model
 :mod:`~.resampling`           ``RESAMPLING``: harmonise's resampling methods
+:mod:`~.similarity`           ``SIMILARITY``: origin similarity (BIOCLIM, MESS, ...)
+:mod:`~.sdm`                  ``ALGORITHMS``: presence-background models
 :mod:`~.ahp`, :mod:`~.improve`  AHP weights; improvement by input level
 ============================  ===============================================
 
@@ -31,6 +33,8 @@ from gies.methods import (  # noqa: F401 - imported to register their methods
     resampling,
     rules,
     schemes,
+    sdm,
+    similarity,
 )
 from gies.methods.registry import (
     CLASS_RULES,
@@ -40,10 +44,16 @@ from gies.methods.registry import (
     RULES,
     SCHEMES,
     SEASONAL,
+    SIMILARITY,
+    ALGORITHMS,
 )
 
 __all__ = ["CURVES", "RULES", "CLASS_RULES", "SCHEMES", "DERIVATIONS", "SEASONAL",
-           "RESAMPLING"]
+           "RESAMPLING", "SIMILARITY", "ALGORITHMS"]
+
+
+#: Arguments of a fit that are data, not parameters a pipeline file sets.
+_DATA_ARGS = ("y", "names", "categorical", "seed")
 
 
 def _params(method) -> str:
@@ -51,7 +61,7 @@ def _params(method) -> str:
 
     out = []
     for p in list(inspect.signature(method.func).parameters.values())[1:]:
-        if p.kind is p.VAR_KEYWORD:
+        if p.kind is p.VAR_KEYWORD or (method.kind == "algorithm" and p.name in _DATA_ARGS):
             continue
         out.append(f"`{p.name}`" if p.default is p.empty else f"`{p.name}={p.default!r}`")
     return ", ".join(out)
@@ -80,6 +90,11 @@ def methods_markdown() -> str:
         (DERIVATIONS, "Derivations", "`layers.<l>.derive.stat`, computed on the layer's own "
          "grid before any resampling"),
         (SEASONAL, "Seasonal models", "`seasonal.model`, on 12-band monthly layers"),
+        (SIMILARITY, "Origin similarity", "`similarity.methods`, fitted on the origin's "
+         "reference cells; the parameters go in `similarity.params.<method>`"),
+        (ALGORITHMS, "Presence-background models", "`model.algorithms`, fitted on the "
+         "origin's presence cells against background cells; the parameters go in "
+         "`model.params.<algorithm>`"),
     ]
     out = ["# Methods", "",
            "Generated from the registries (`gies.methods.registry`); a test keeps this file "

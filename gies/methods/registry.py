@@ -34,7 +34,7 @@ from typing import Any, Generic, TypeVar
 
 __all__ = ["Registry", "Method", "UnknownName", "dry_run", "in_dry_run", "check_call",
            "did_you_mean", "sample_layer", "CURVES", "RULES", "CLASS_RULES", "SCHEMES", "DERIVATIONS",
-           "SEASONAL", "RESAMPLING"]
+           "SEASONAL", "RESAMPLING", "SIMILARITY", "ALGORITHMS"]
 
 T = TypeVar("T")
 
@@ -382,3 +382,9 @@ DERIVATIONS: Registry[Method] = Registry("derivation", "derivation")
 SEASONAL: Registry[Method] = Registry("seasonal", "seasonal model")
 #: Resampling methods of harmonise (``layers.<l>.resampling``).
 RESAMPLING: Registry = Registry("resampling", "resampling method")
+#: Origin-similarity methods: ``(reference, **params) -> fitted`` whose ``predict(x)`` maps
+#: cells × variables to named output layers (``similarity.methods``).
+SIMILARITY: Registry[Method] = Registry("similarity", "similarity method")
+#: Presence-background algorithms: ``(X, y, **params) -> fitted`` with ``predict(X)`` in
+#: [0, 1] (``model.algorithms``).
+ALGORITHMS: Registry[Method] = Registry("algorithm", "model algorithm")

@@ -218,9 +218,12 @@ def _extra_categories(ctx: dict, tr: dict, labels: dict, colours: dict) -> dict[
 
 
 def _zones_style(ctx: dict, tr: dict, label_field: str | None) -> tuple[str, str]:
+    """The zones' default style: graded by the suitable share (by the share similar to the
+    origin in a pipeline without requirements)."""
     cols = qgis.RDYLGN
     ranges = [(i / 5, (i + 1) / 5, cols[i], f"{i * 20} – {(i + 1) * 20} %") for i in range(5)]
-    rend = qgis.graduated_renderer("suitable_share", ranges)
+    attr = "suitable_share" if ctx.get("requirements", True) else "origin_similar_share"
+    rend = qgis.graduated_renderer(attr, ranges)
     lab = qgis.simple_labeling(label_field) if label_field else ""
     return rend, lab
 
@@ -249,8 +252,13 @@ def _gpkg(out: Path, ctx: dict, tr: dict) -> tuple[list[dict], list[str]]:
         lyr["geometry_type"] = info.get(lyr["layer"]) or "MultiPolygon"
         gpkg.set_gpkg_default_style(path, lyr["layer"], qgis.vector_qml(rend, lab),
                                     name=f"gies {lyr['layer']}",
-                                    description=tr["suitable_share_legend"])
+                                    description=_share_legend(ctx, tr))
     return layers, [path.name]
+
+
+def _share_legend(ctx: dict, tr: dict) -> str:
+    return tr["suitable_share_legend"] if ctx.get("requirements", True) else \
+        f"{tr['share']}: {tr['origin_similar']}"
 
 
 def _project(out: Path, ctx: dict, tr: dict, renderers: dict, zlayers: list[dict]) -> str:
@@ -266,7 +274,7 @@ def _project(out: Path, ctx: dict, tr: dict, renderers: dict, zlayers: list[dict
             style=qgis.outline_renderer() + lab, group=tr["group_zones"], labels=bool(lab),
             wkb_type=wkb, geometry=geom, visible=i == 0, id=f"{z['layer']}_outline"))
         labels.append(qgis.ProjectLayer(
-            name=f"{z['layer']}: {tr['suitable_share_legend']}", source="zones.gpkg",
+            name=f"{z['layer']}: {_share_legend(ctx, tr)}", source="zones.gpkg",
             layer_name=z["layer"], kind="vector", style=z["style"], group=tr["group_zones"],
             labels=bool(lab), wkb_type=wkb, geometry=geom, visible=False,
             id=f"{z['layer']}_suitable_share"))
@@ -288,9 +296,15 @@ def _project(out: Path, ctx: dict, tr: dict, renderers: dict, zlayers: list[dict
             layers.append(qgis.ProjectLayer(name=_factor_label(f, {}), source=fname,
                                             kind="raster", style=renderers[fname],
                                             group=tr["group_factors"], visible=False))
+    from gies.publish.origin import origin_project_layers
+
+    origin = origin_project_layers(out, tr, renderers)
+    layers += origin
+    groups = [tr["group_zones"]] + ([tr["group_origin"]] if origin else [])
+    if ctx.get("requirements", True):
+        groups += [tr["group_suitability"], tr["group_factors"]]
     qgis.write_project(out / "project.qgz", layers, title=ctx.get("title", ""),
-                       crs_wkt=ctx["crs"], extent=tuple(ctx["aoi_bounds"]),
-                       groups=[tr["group_zones"], tr["group_suitability"], tr["group_factors"]])
+                       crs_wkt=ctx["crs"], extent=tuple(ctx["aoi_bounds"]), groups=groups)
     return "project.qgz"
 
 
@@ -320,26 +334,54 @@ def publish(out_dir: Path, context: dict) -> list[str]:
                    for k in ("suitable_area", "suitable_share_legend")}}
     labels = _class_labels(ctx, tr)
     written: list[str] = []
+    requirements = ctx.get("requirements", True)
+    from gies.publish.origin import origin_figures, origin_styles
 
-    renderers, w = _styles(out, ctx, tr, labels)
+    renderers, w = _styles(out, ctx, tr, labels) if requirements else ({}, [])
+    written += w
+    orenderers, w = origin_styles(out, ctx, tr)
+    renderers.update(orenderers)
     written += w
     zlayers, w = _gpkg(out, ctx, tr)
     written += w
     written.append(_project(out, ctx, tr, renderers, zlayers))
 
-    # statistics the maps and report need, from the written rasters
-    fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
-    lim_ha = {c: v for c, v in raster_areas(out / "limiting_factor.tif").items() if c != OUTSIDE}
-    ctx.setdefault("limiting_hectares", lim_ha)
-    ctx.setdefault("factor_class_hectares", _factor_classes(out, ctx))
-
-    # maps
     import geopandas as gpd
 
     zones, label_field = None, None
     if zlayers:
         zones = gpd.read_file(out / "zones.gpkg", layer=zlayers[0]["layer"])
         label_field = zlayers[0].get("label_field")
+    ctx.setdefault("credits", _credits(ctx, tr))
+    written += origin_figures(out, ctx, tr, zones)
+    if requirements:
+        written += _requirement_maps(out, ctx, tr, labels, zones, label_field)
+
+    from gies.publish.report import write_report
+
+    tables = []
+    for z in zlayers or [{"layer": "zones"}]:
+        for cand in (f"zone_stats_{z['layer']}.csv", "zone_stats.csv"):
+            if (out / cand).is_file():
+                tables.append((z["layer"], out / cand))
+                break
+    ctx["zone_tables"] = tables
+    ctx["files"] = sorted(set(written) | {p.name for p in out.iterdir() if p.is_file()}
+                          | {"report.html", "manifest.json"})
+    write_report(out, ctx, tr, labels)
+    written.append("report.html")
+    return written
+
+
+def _requirement_maps(out: Path, ctx: dict, tr: dict, labels, zones, label_field) -> list[str]:
+    """The class map, factor scores and limiting-factor maps (and the statistics the report
+    takes from their rasters)."""
+    written = []
+    scheme = scheme_of(ctx)
+    fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
+    lim_ha = {c: v for c, v in raster_areas(out / "limiting_factor.tif").items() if c != OUTSIDE}
+    ctx.setdefault("limiting_hectares", lim_ha)
+    ctx.setdefault("factor_class_hectares", _factor_classes(out, ctx))
     credits = _credits(ctx, tr)
     disclaimer = ctx.get("disclaimer", DEFAULT_DISCLAIMER)
     hectares = {int(k): float(v) for k, v in (ctx.get("hectares") or {}).items()}
@@ -366,20 +408,6 @@ def publish(out_dir: Path, context: dict) -> list[str]:
                  factor_labels={f: _factor_label(f, {}) for f in fcodes.values()},
                  credits=credits, disclaimer=disclaimer, tr=tr)
     written.append("limiting.png")
-
-    from gies.publish.report import write_report
-
-    tables = []
-    for z in zlayers or [{"layer": "zones"}]:
-        for cand in (f"zone_stats_{z['layer']}.csv", "zone_stats.csv"):
-            if (out / cand).is_file():
-                tables.append((z["layer"], out / cand))
-                break
-    ctx["zone_tables"] = tables
-    ctx["files"] = sorted(set(written) | {p.name for p in out.iterdir() if p.is_file()}
-                          | {"report.html", "manifest.json"})
-    write_report(out, ctx, tr, labels)
-    written.append("report.html")
     return written
 
 
@@ -398,9 +426,11 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     factors = list(m.get("factors_used") or fcodes.values())
     aoi = pd.read_csv(out / "aoi_summary.csv")
     scheme = SCHEMES[m["class_scheme"].get("name", "fao")]
+    requirements = bool(prod)
     ha = {code: float(aoi[f"{col}_ha"].iloc[0]) for code, col in scheme.table_codes.items()
-          if code != OUTSIDE}
-    with rasterio.open(out / "classes.tif") as ds:
+          if code != OUTSIDE and f"{col}_ha" in aoi}
+    first_raster = out / "classes.tif" if requirements else sorted(out.glob("*.tif"))[0]
+    with rasterio.open(first_raster) as ds:
         crs = ds.crs.to_wkt()
         b = ds.bounds
     zcfg = cfg.get("zones", {})
@@ -419,15 +449,21 @@ def context_from_manifest(out_dir: Path, manifest: dict | None = None, *,
     used_layers = {cfg["factors"][f]["layer"] for f in factors if f in cfg.get("factors", {})}
     seasonal = cfg.get("seasonal") or {}
     used_layers |= {seasonal[k] for k in ("tavg", "prec", "tmin") if seasonal.get(k)}
+    used_layers |= set((cfg.get("origin") or {}).get("variables") or [])
     srcs = sorted({layers[n]["source"] for n in used_layers if layers[n].get("source")})
     limit_set = prod.get("limit_set")
     rule = cfg.get("combine", {}).get("rule")
+    origin = m.get("origin") or {}
+    method = f"{limit_set} ({prod.get('method')}), {rule}" if requirements else ", ".join(
+        list(origin.get("similarity") or {}) + list((origin.get("model") or {}).get(
+            "algorithms") or {}))
     return {
+        "requirements": requirements,
         "title": cfg.get("title") or cfg.get("name"),
-        "product": prod.get("product"),
+        "product": prod.get("product") or "",
         "species": prod.get("species") or "",
         "country": cfg.get("country", ""),
-        "method": f"{limit_set} ({prod.get('method')}), {rule}",
+        "method": method,
         "language": language,
         "class_codes": {int(k): v for k, v in m["class_codes"].items()},
         "class_scheme": scheme.name,

@@ -105,6 +105,8 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
     s: list[str] = []
     title = ctx.get("title", "")
     product = ctx.get("product", "")
+    if not ctx.get("requirements", True):
+        return _write(out, ctx, tr, product, title, _origin_only(out, ctx, tr, m, title))
     s.append(f"<h1>{_e(tr['report_title'])}: {_e(product)}</h1>")
     s.append(f'<p class="sub">{_e(title)} · {_e(ctx.get("country", ""))} · '
              f'{_e(tr["generated"])} {_e(m.get("created", ""))}</p>')
@@ -163,6 +165,10 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
                          tr["share"], tr["score_mean"], tr["limiting_dominant"]], rows,
                         set(range(2, len(names) + 6))))
 
+    from gies.publish.origin import origin_section
+
+    s += origin_section(out, ctx, tr, _table, _img)
+
     # factor x class
     fch = ctx.get("factor_class_hectares") or {}
     if fch:
@@ -220,10 +226,43 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
     if isinstance(ahp, dict) and ahp.get("consistency_ratio") is not None:
         s.append(f"<p><b>{_e(tr['ahp_consistency'])}</b>: {float(ahp['consistency_ratio']):.3f}</p>")
 
+    s += _provenance(ctx, tr, m, cfg)
+    return _write(out, ctx, tr, product, title, s)
+
+
+def _origin_only(out: Path, ctx: dict, tr: dict, m: dict, title: str) -> list[str]:
+    """The report of a pipeline without requirements: the origin analysis alone."""
+    from gies.publish.origin import origin_section
+
+    sub = " · ".join(x for x in (_e(ctx.get("country", "")),
+                                 f'{_e(tr["generated"])} {_e(m.get("created", ""))}') if x)
+    s = [f"<h1>{_e(tr['origin_title'])}: {_e(title)}</h1>", f'<p class="sub">{sub}</p>',
+         f"<p>{_e(tr['no_requirements'])}</p>"]
+    s += origin_section(out, ctx, tr, _table, _img)
+    for layer, zs_path in ctx.get("zone_tables") or []:
+        z = pd.read_csv(zs_path, dtype={"zone_id": str})
+        if "origin_similar_ha" not in z:
+            continue
+        z = z.sort_values(["origin_similar_ha", "area_ha"], ascending=False, kind="stable")
+        s.append(f"<h2>{_e(tr['zone'])}: {_e(layer)}</h2>")
+        rows = [[_e(r["zone_id"]), _e(r.get("zone_name", "")), _ha(r["area_ha"]),
+                 _ha(r["origin_similar_ha"]), _pct(r["origin_similar_share"])]
+                for _, r in z.iterrows()]
+        s.append(_table(["ID", tr["zone"], f"{tr['total_area']} (ha)",
+                         f"{tr['origin_similar']} (ha)", tr["share"]], rows, {2, 3, 4}))
+    s += _provenance(ctx, tr, m, m.get("config", {}))
+    return s
+
+
+def _provenance(ctx: dict, tr: dict, m: dict, cfg: dict) -> list[str]:
+    """Inputs, warnings, versions, files and the disclaimer."""
+    s: list[str] = []
     # inputs
     s.append(f"<h2>{_e(tr['inputs'])}</h2>")
     layers = cfg.get("layers", {})
     used = {v["layer"] for v in cfg.get("factors", {}).values()} if cfg.get("factors") else set()
+    if used:
+        used |= set((cfg.get("origin") or {}).get("variables") or [])
     rows = []
     for name, spec in layers.items():
         if used and name not in used:
@@ -260,6 +299,10 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
         s.append("<p class='mono'>" + " · ".join(_e(f) for f in ctx["files"]) + "</p>")
     if ctx.get("disclaimer"):
         s.append(f"<h2>{_e(tr['disclaimer'])}</h2><p class='small'>{_e(ctx['disclaimer'])}</p>")
+    return s
+
+
+def _write(out: Path, ctx: dict, tr: dict, product: str, title: str, s: list[str]) -> Path:
     lang = ctx.get("language", "en")
     page = (
         f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -37,12 +38,25 @@ class Model:
     exclusion mask; ``counts``: lazy boolean layers counted in the pass; ``info``: weights,
     AHP, groups, improvement steps, seasonal duration (the manifest's ``combination``);
     ``limiting_codes``: what each code of ``limiting`` names (a factor, or a group of the
-    ``grouped`` rule).
+    ``grouped`` rule); ``origin``: the origin analysis's layers
+    (:class:`gies.stages.origin.OriginLayers`), when the pipeline has one. A pipeline
+    without requirements has no ``score``, ``classes`` or ``limiting``
+    (:meth:`without_requirements`).
     """
 
-    score: xr.DataArray
-    classes: xr.DataArray
-    limiting: xr.DataArray
+    @classmethod
+    def without_requirements(cls) -> Model:
+        """The model of a pipeline that is an origin analysis alone."""
+        return cls(None, None, None, MappingProxyType({}))
+
+    @property
+    def has_requirements(self) -> bool:
+        """Whether land was scored against a product's requirements."""
+        return self.classes is not None
+
+    score: xr.DataArray | None
+    classes: xr.DataArray | None
+    limiting: xr.DataArray | None
     factor_scores: Mapping[str, xr.DataArray]
     factor_classes: Mapping[str, xr.DataArray] = field(default_factory=dict)
     potential: xr.DataArray | None = None
@@ -54,6 +68,7 @@ class Model:
     counts: Mapping[str, xr.DataArray] = field(default_factory=dict)
     info: Mapping[str, object] = field(default_factory=dict)
     limiting_codes: Mapping[int, str] = field(default_factory=dict)
+    origin: Any = None
 
 
 def build_model(plan, layers: Mapping[str, xr.DataArray], kept: Sequence[str],

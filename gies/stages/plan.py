@@ -77,7 +77,8 @@ class Plan:
 
     ``zones``: each zones layer in the grid's CRS, clipped to the AOI; ``constraint_shapes``:
     the polygons of each vector constraint (by its index), filtered and in the grid's CRS;
-    ``warnings``: what planning found (invalid zone geometries repaired, partial coverage).
+    ``warnings``: what planning found (invalid zone geometries repaired, partial coverage);
+    ``origin``: the origin's polygons (filtered) or points (``point_id``), in the grid's CRS.
     """
 
     pipeline: LoadedPipeline
@@ -87,6 +88,7 @@ class Plan:
     zones: Mapping[str, gpd.GeoDataFrame]
     constraint_shapes: Mapping[int, gpd.GeoDataFrame]
     warnings: tuple[GiesWarning, ...] = ()
+    origin: gpd.GeoDataFrame | None = None
 
     @property
     def config(self):
@@ -112,6 +114,10 @@ def layers_needed(p: LoadedPipeline) -> list[str]:
     need |= {c.layer for c in cfg.constraints if c.layer}
     if cfg.seasonal:
         need |= {n for n in (cfg.seasonal.tavg, cfg.seasonal.prec, cfg.seasonal.tmin) if n}
+    if cfg.origin is not None:
+        need |= set(cfg.origin.variables)
+        if cfg.model is not None and cfg.model.background.bias:
+            need.add(cfg.model.background.bias)
     for name in list(need):
         mu = cfg.layers[name].mixed_units
         if mu:
@@ -283,8 +289,35 @@ def plan(pipeline: LoadedPipeline) -> Plan:
     found += _check_coverage(pipeline, grid, infos, depth_infos, aoi_geom)
     layers = {n: _layer_plan(n, cfg.layers[n], infos[n], depth_infos.get(n), grid)
               for n in infos}
+    origin = _read_origin(pipeline, grid) if cfg.origin is not None else None
     return Plan(pipeline, grid, MappingProxyType(layers), aoi, MappingProxyType(zones),
-                MappingProxyType(shapes), tuple(found))
+                MappingProxyType(shapes), tuple(found), origin)
+
+
+def _read_origin(pipeline: LoadedPipeline, grid: Grid) -> gpd.GeoDataFrame:
+    """The origin polygons (filtered by ``where``, valid, in the grid's CRS) or points
+    (``point_id``, in the grid's CRS)."""
+    from gies.io.read import read_points
+
+    o = pipeline.config.origin
+    if o.area is not None:
+        key = "origin.area"
+        gdf = read_vector(pipeline.resolve(o.area.path), layer=o.area.layer, key=key)
+        if o.area.filter is not None:
+            gdf = _filter(gdf, o.area.filter, key)
+            if gdf.empty:
+                raise LayerError(f"{key}.where: no feature of {o.area.path} matches "
+                                 f"{o.area.where!r}")
+        kinds = set(gdf.geometry.geom_type.dropna())
+        if not kinds <= {"Polygon", "MultiPolygon"}:
+            raise LayerError(f"{key}: {o.area.path} holds {', '.join(sorted(kinds))} "
+                             "geometries; polygons are needed (or give points as origin.points)")
+        gdf = to_grid_crs(gdf, grid)
+        return gpd.GeoDataFrame(geometry=gdf.geometry.make_valid().to_numpy(), crs=grid.crs)
+    pt = o.points
+    pts = read_points(pipeline.resolve(pt.path), key="origin.points", x=pt.x, y=pt.y,
+                      crs=pt.crs, id=pt.id, layer=pt.layer)
+    return pts.to_crs(grid.crs)
 
 
 def _check_coverage(p: LoadedPipeline, grid: Grid, infos, depth_infos, aoi_geom) -> list[GiesWarning]:

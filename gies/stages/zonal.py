@@ -240,12 +240,18 @@ class ZoneSums:
                  limiting: xr.DataArray | None = None,
                  factor_scores: Mapping[str, xr.DataArray] | None = None,
                  scheme: ClassScheme | None = None,
-                 extra_classes: Mapping[str, xr.DataArray] | None = None, block: int = 1024):
+                 extra_classes: Mapping[str, xr.DataArray] | None = None, block: int = 1024,
+                 origin_classes: Mapping[str, tuple[xr.DataArray, Mapping[int, str]]] | None = None,
+                 requirements: bool = True):
         import dask.array as dsa
 
         grid: Grid = grid_of(classes)
         factor_scores = dict(factor_scores or {})
-        extra_classes = dict(extra_classes or {})
+        origin_classes = dict(origin_classes or {})
+        self.origin_codes = {k: dict(codes) for k, (_, codes) in origin_classes.items()}
+        self.requirements = requirements
+        extra_classes = {**dict(extra_classes or {}),
+                         **{k: layer for k, (layer, _) in origin_classes.items()}}
         layers = ([classes, score] + ([limiting] if limiting is not None else [])
                   + list(factor_scores.values()) + list(extra_classes.values()))
         assert_on_grid(grid, *layers)
@@ -351,7 +357,7 @@ class ZoneSums:
                suitable: Sequence[int] = (1, 2)) -> ZonalResult:
         """The tables, once :attr:`parts` has been stored into this object."""
         return _tables(zones, self.acc, self.fnames, factor_names or {}, id_field, name_field,
-                       suitable, self.scheme)
+                       suitable, self.scheme, self.origin_codes, self.requirements)
 
 
 def zone_statistics(
@@ -435,7 +441,13 @@ def _factor_class(score: np.ndarray, scheme: ClassScheme) -> np.ndarray:
 
 
 def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitable,
-            scheme: ClassScheme) -> ZonalResult:
+            scheme: ClassScheme, origin_codes: Mapping[str, Mapping[int, str]] | None = None,
+            requirements: bool = True) -> ZonalResult:
+    """The wide and tidy tables of the accumulated sums. Origin class layers
+    (``origin_codes``: layer name -> code labels) give ``<name>_<label>_ha`` and
+    ``_share``; without ``requirements`` only the zone, its area and the origin columns
+    are kept."""
+    origin_codes = dict(origin_codes or {})
     extra = {code: v[0] for code, v in (scheme.extra or {}).items()}
     assessed_codes = list(range(1, len(scheme.classes) + 1)) + list(extra)
     tidy_codes = scheme.class_names
@@ -476,7 +488,14 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
         row["gaez_si"] = _gaez_si(acc.hist[i], area)
         for k, f in enumerate(fnames):
             row[f"mean_{f}"] = acc.fs[i, k] / acc.fw[i, k] if acc.fw[i, k] > 0 else np.nan
+        for name, codes in origin_codes.items():
+            arr = acc.extra[name]
+            for code, label in codes.items():
+                row[f"{name}_{label}_ha"] = arr[i, code] * _HA
+                row[f"{name}_{label}_share"] = arr[i, code] / area if area > 0 else np.nan
         for name, arr in acc.extra.items():
+            if name in origin_codes:
+                continue
             for col, v in _class_ha(arr[i], scheme).items():
                 if col != "outside":
                     row[f"{name}_{col}_ha"] = v * _HA
@@ -492,12 +511,22 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
             row["limiting_dominant"] = ""
             row["limiting_dominant_share"] = np.nan
         row["empty"] = bool(area == 0)
+        if not requirements:
+            keep = ("zone_id", "zone_name", "area_ha", "empty")
+            row = {k: v for k, v in row.items()
+                   if k in keep or any(k.startswith(f"{n}_") for n in origin_codes)}
         rows.append(row)
-        for kind, arr in {"actual": acc.cls, **acc.extra}.items():
-            for code, cname in tidy_codes.items():
+        kinds = {"actual": acc.cls, **acc.extra} if requirements else {}
+        for kind, arr in kinds.items():
+            for code, cname in (origin_codes.get(kind) or tidy_codes).items():
                 tidy.append({**key, "kind": kind, "class_code": code, "class": cname,
                              "hectares": arr[i, code] * _HA,
                              "share": arr[i, code] / area if area > 0 else np.nan})
+        for name, codes in ({} if requirements else origin_codes).items():
+            for code, cname in codes.items():
+                tidy.append({**key, "kind": name, "class_code": code, "class": cname,
+                             "hectares": acc.extra[name][i, code] * _HA,
+                             "share": acc.extra[name][i, code] / area if area > 0 else np.nan})
         for k, f in enumerate(fnames):
             for code, cname in factor_codes.items():
                 ha = acc.fcls[i, k, code] * _HA

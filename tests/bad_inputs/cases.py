@@ -207,6 +207,43 @@ CURVE_CASES = [
     ("exponential", "a base factor of 0", "{shift: 0, base_factor: 0, lower: 4, upper: 9}", "base_factor must be a non-zero number"),
 ]
 
+# -- origin analysis --------------------------------------------------------------------------
+#: Inland cells of the Senegal tile (1 arc-minute): a 5 x 4 lattice of production points.
+ORIGIN_POINTS = [(-16.45 + 0.05 * i, 14.35 + 0.05 * j) for i in range(5) for j in range(4)]
+
+
+def points_csv(tmp: Path, points=ORIGIN_POINTS, header="id,lon,lat") -> Path:
+    p = tmp / "farms.csv"
+    p.write_text(header + "\n" + "".join(f"f{i},{x},{y}\n" for i, (x, y) in enumerate(points)),
+                 encoding="utf-8")
+    return p
+
+
+def with_origin(origin: str, *, points=ORIGIN_POINTS, layers: str = "", header="id,lon,lat",
+                model: str = "") -> Callable[[Path], str]:
+    """The base pipeline with extra ``layers`` and an origin block; ``{points}`` in
+    ``origin`` is the path of a CSV of ``points`` written in tmp."""
+    def build(tmp: Path) -> str:
+        text = base(tmp)
+        if layers:
+            text = text.replace("\nproduct:", layers.format(sen=SEN) + "\nproduct:", 1)
+        csv = points_csv(tmp, points, header)
+        return text + "\n" + origin.format(points=csv, sen=SEN) + model
+    return build
+
+
+def constant_layer(tmp: Path) -> Path:
+    return _rewrite(tmp, "ph.tif", lambda d: np.where(np.isfinite(d), 7.0, d))
+
+
+ORIGIN = """origin:
+  points: {{path: {points}, x: lon, y: lat, crs: EPSG:4326, id: id}}
+  variables: [temperature, rainfall, ph]
+similarity:
+  methods: [mess]
+"""
+
+
 CASES: list[Case] = [
     # -- the pipeline file itself -----------------------------------------------------------
     Case("missing-pipeline", "error", "pipeline file does not exist", None, ("file not found",)),
@@ -366,6 +403,55 @@ CASES: list[Case] = [
          with_file(invalid_geoms, "ne10m_admin1_SEN.geojson"), ("invalid geometr",), command="run"),
     Case("zones-outside", "warning", "zones that fall outside the AOI (kept, flagged empty)",
          lambda t: base(t), ("have no pixel inside the AOI",), command="run"),
+    # -- origin analysis --------------------------------------------------------------------
+    Case("origin-no-points-in-grid", "error", "origin points that all fall outside the grid",
+         with_origin(ORIGIN, points=[(-10.0 - 0.1 * i, 20.0) for i in range(6)]),
+         ("origin", "0 reference", "6 records, 0 inside the grid"), command="run"),
+    Case("origin-one-point", "error", "a single origin point (too few to describe an environment)",
+         with_origin(ORIGIN, points=[(-16.3, 14.5)]),
+         ("origin", "1 reference", "at least 5"), command="run"),
+    Case("origin-points-wrong-crs", "error", "points in UTM metres declared as EPSG:4326",
+         with_origin(ORIGIN, points=[(330000 + 1000 * i, 1600000.0) for i in range(8)]),
+         ("origin.points.crs", "not EPSG:4326"), command="run"),
+    Case("origin-points-missing-column", "error", "a CSV without the declared coordinate column",
+         with_origin(ORIGIN, header="id,x,lat"), ("origin.points.x", "no column 'lon'"),
+         command="run"),
+    Case("origin-unknown-variable", "error", "an origin variable that is not a layer",
+         with_origin(ORIGIN.replace("[temperature, rainfall, ph]", "[temperature, rain]")),
+         ("origin.variables.1", "did you mean 'rainfall'")),
+    Case("origin-both-forms", "error", "origin with both an area and points",
+         with_origin(ORIGIN.replace("  variables:", "  area: {{path: {sen}/ne10m_admin1_SEN.geojson}}\n  variables:"))
+         , ("origin", "either 'area'")),
+    Case("origin-area-no-match", "error", "an origin area filter that matches no feature",
+         with_origin(ORIGIN.replace("  points: {{path: {points}, x: lon, y: lat, crs: EPSG:4326, id: id}}",
+                                    "  area: {{path: {sen}/ne10m_admin1_SEN.geojson, where: \"name == 'Atlantis'\"}}")),
+         ("origin.area.where", "no feature"), command="run"),
+    Case("similarity-unknown-method", "error", "a misspelt similarity method",
+         with_origin(ORIGIN.replace("[mess]", "[mes]")), ("similarity.methods.0", "did you mean 'mess'")),
+    Case("similarity-bad-parameter", "error", "a similarity parameter value that is not allowed",
+         with_origin(ORIGIN.replace("[mess]", "[gower]\n  params: {{gower: {{reduce: max}}}}")),
+         ("similarity.methods.0", "gower: reduce")),
+    Case("mahalanobis-categorical", "error", "Mahalanobis on a categorical variable (Gower takes it)",
+         with_origin(ORIGIN.replace("[temperature, rainfall, ph]", "[temperature, rainfall, soil]")
+                     .replace("[mess]", "[gower, mahalanobis]"),
+                     layers="  soil: {{path: {sen}/ph.tif, units: '1', kind: categorical}}\n"),
+         ("similarity.methods.1", "mahalanobis", "categorical")),
+    Case("origin-collinear", "warning", "two origin variables that are the same field (collinear)",
+         with_origin(ORIGIN.replace("[temperature, rainfall, ph]", "[temperature, rainfall, ph, ph_again]"),
+                     layers="  ph_again: {{path: {sen}/ph.tif, units: pH}}\n"),
+         ("collinear",), command="run"),
+    Case("origin-constant", "error", "an origin variable constant over the origin (MESS cannot scale it)",
+         lambda t: with_origin(ORIGIN.replace("[temperature, rainfall, ph]", "[temperature, rainfall, ph, flat]"),
+                               layers=f"  flat: {{{{path: {constant_layer(t)}, units: pH}}}}\n")(t),
+         ("similarity.methods", "mess", "constant"), command="run"),
+    Case("model-without-points", "error", "a data-driven model on an origin area (it needs presence points)",
+         with_origin(ORIGIN.replace("  points: {{path: {points}, x: lon, y: lat, crs: EPSG:4326, id: id}}",
+                                    "  area: {{path: {sen}/ne10m_admin1_SEN.geojson}}"),
+                     model="model:\n  algorithms: [maxent]\n"),
+         ("learns from presence points",)),
+    Case("model-background-too-large", "warning", "more background cells asked for than the AOI has",
+         with_origin(ORIGIN, model="model:\n  algorithms: [random_forest]\n  params: {random_forest: {n_trees: 20}}\n  background: {n: 50000}\n  cv: {method: random, folds: 3}\n"),
+         ("background cells asked for",), command="run"),
     # -- outputs ----------------------------------------------------------------------------
     Case("output-parent-is-file", "error", "output folder whose parent is a file",
          None, ("outputs.dir",), command="run"),

@@ -19,9 +19,10 @@ PIPELINES = sorted(p.stem for p in (REF.parents[1] / "pipelines").glob("*.yaml")
 #: Manifest keys that changed on purpose since the reference was recorded (docs/design.md):
 #: product profiles are named, and found on the profile search path (``product.profile``,
 #: ``product.search_path``); the seasonal model is named (``seasonal.model``); the suitable
-#: classes default to the class scheme's (``zonal.suitable`` null unless the pipeline sets it).
+#: classes default to the class scheme's (``zonal.suitable`` null unless the pipeline sets it);
+#: the origin analysis's sections (``origin``, ``similarity``, ``model``: null unless set).
 DOCUMENTED = ["config.product.profile", "config.product.search_path", "config.seasonal.model",
-              "config.zonal.suitable"]
+              "config.zonal.suitable", "config.origin", "config.similarity", "config.model"]
 
 
 def test_every_shipped_pipeline_has_a_reference():

@@ -106,7 +106,7 @@ def normalise_manifest(man: dict, folder: Path) -> dict:
     """The manifest without volatile keys; absolute paths replaced by file names."""
     m = {k: v for k, v in man.items() if k not in VOLATILE}
     m["inputs"] = [{**f, "path": Path(f["path"]).name} for f in m.get("inputs", [])]
-    if "product" in m:
+    if m.get("product"):
         m["product"] = {**m["product"], "profile": Path(m["product"]["profile"]).name}
     if "cache" in m:
         m["cache"] = {k: v for k, v in m["cache"].items() if k not in ("folder", "bytes")}

@@ -26,6 +26,8 @@ class _Model:
         self.potential = self.subclasses = self.n_limiting = self.best_month = None
         self.factor_scores = {"ph": lyr, "rain": lyr}
         self.subclass_table = {1: "S1"}
+        self.origin = None
+        self.has_requirements = True
         self.__dict__.update(kw)
 
 
@@ -39,7 +41,9 @@ def test_a_model_writes_only_what_it_has(tmp_path):
                                            best_month=code),
                           factor_codes={1: "ph"}, product="Cocoa", factor_scores=False,
                           compression="deflate")
-    assert [o.path.name for o in full] == [p.file for p in OUTPUTS.values() if not p.per_factor]
+    origin_only = ("mess_variable", "agreement", "similar")
+    assert [o.path.name for o in full] == [p.file for p in OUTPUTS.values()
+                                           if not p.per_factor and p.name not in origin_only]
     by = {o.path.name: o for o in full}
     assert by["limiting_factor.tif"].tags == {"FACTOR_1": "ph"}
     assert by["classes.tif"].colormap[255][3] == 0 and by["classes.tif"].tags["CLASS_253"] == "excluded"
@@ -47,3 +51,32 @@ def test_a_model_writes_only_what_it_has(tmp_path):
     assert {o.compression for o in full} == {"DEFLATE"}
     assert by["classes.tif"].overview_resampling == "NEAREST"
     assert by["suitability.tif"].overview_resampling == "AVERAGE"
+
+
+def test_origin_outputs_are_named_typed_and_tagged(tmp_path):
+    from types import MappingProxyType
+
+    from gies.stages.origin import AGREEMENT, OriginFit, OriginLayers
+
+    lyr = make_layer([[0.5]])
+    code = make_layer(np.array([[1]], dtype="uint8"))
+    fit = OriginFit({}, {}, ("mess", 0.0), MappingProxyType({
+        "variables": ["temperature", "rainfall"], "agreement": {"rule": "mess >= 0"}}))
+    origin = OriginLayers(MappingProxyType({"similarity_bioclim": lyr, "mess": lyr,
+                                            "mess_variable": code, "model_maxent": lyr}),
+                          code, MappingProxyType(AGREEMENT), fit, ("mess_variable",))
+    out = raster_outputs(tmp_path, _Model(origin=origin), factor_codes={1: "ph"},
+                         product="Cocoa", factor_scores=False)
+    by = {o.path.name: o for o in out}
+    assert list(by)[-5:] == ["similarity_bioclim.tif", "mess.tif", "model_maxent.tif",
+                             "mess_variable.tif", "agreement.tif"]
+    assert by["mess.tif"].units == "%" and by["similarity_bioclim.tif"].units == "1"
+    assert by["mess_variable.tif"].tags == {"VARIABLE_1": "temperature", "VARIABLE_2": "rainfall"}
+    assert by["agreement.tif"].tags["CLASS_1"] == "both"
+    assert by["agreement.tif"].tags["CUT"] == "mess >= 0"
+    assert by["agreement.tif"].colormap[1][:3] == (0x1a, 0x96, 0x41)
+    none = raster_outputs(tmp_path, _Model(origin=origin, has_requirements=False, score=None,
+                                           classes=None, limiting=None, factor_scores={}),
+                          factor_codes={}, product="", factor_scores=False)
+    names = [o.path.name for o in none]
+    assert "similar.tif" in names and "agreement.tif" not in names and "classes.tif" not in names
