@@ -407,7 +407,7 @@ def _run(ctx: RunContext, pl: Plan, executor, *, output_root: Path | None,
 
 
 def _origin(ctx: RunContext, pl: Plan, layers, inside, model: Model, executor) -> Model:
-    """The origin analysis (:mod:`gies.stages.origin`): the sampling passes, the fits in
+    """The origin analysis (:mod:`gies.stages.origin`): the sampling pass, the fits in
     memory, and the lazy layers of the fitted methods, added to the model."""
     import dataclasses
 
@@ -419,30 +419,30 @@ def _origin(ctx: RunContext, pl: Plan, layers, inside, model: Model, executor) -
     categorical = [pl.layers[v].kind == "categorical" for v in names]
     stack = og.variable_stack(layers, names, inside)
     bias = layers[cfg.model.background.bias] if cfg.model and cfg.model.background.bias else None
-    parts = executor.compute(og.aoi_summary(stack, bias))
-    flat = parts.ravel()
-    counts = np.array([b[0] for b in flat], dtype=np.int64)
-    valid = int(counts.sum())
-    if valid == 0:
-        raise DataError("origin.variables: no cell of the AOI has a value of every variable "
-                        f"({', '.join(names)}): check the layers' coverage and nodata")
-    aoi_min = np.min([b[1] for b in flat], axis=0)
-    aoi_max = np.max([b[2] for b in flat], axis=0)
     n_bg = cfg.model.background.n if cfg.model else 10_000
     seed = cfg.model.background.seed if cfg.model else o.seed
-    if cfg.model and n_bg > valid:
-        ctx.warn([og.OriginWarning(
-            f"model.background.n: {n_bg} background cells asked for, the AOI has {valid} valid "
-            f"cells: all {valid} are used")])
-    take = og.allocate(counts, n_bg, seed,
-                       None if bias is None else np.array([b[3] for b in flat]))
     ref = og.reference_cells(pl.grid, pl.origin, pl.aoi.geometry.iloc[0],
                              kind="points" if o.points is not None else "area",
                              max_samples=o.max_samples, seed=o.seed)
-    bg_parts, ref_vals = executor.compute((og.background_sample(stack, take, seed, bias),
-                                           og.cell_values(stack, ref.rows, ref.cols)))
-    rows, cols, bg_vals = og.gather(bg_parts, stack.data.chunks)
-    ref_vals = np.asarray(ref_vals, dtype=np.float64).reshape(len(ref.rows), len(names))
+    # one pass (threads, also with a cluster: its results are a few thousand cells)
+    sample = og.SamplePass(stack, n=n_bg, seed=seed, ref_rows=ref.rows, ref_cols=ref.cols,
+                          bias=bias).compute()
+    valid = sample.valid
+    if valid == 0:
+        raise DataError("origin.variables: no cell of the AOI has a value of every variable "
+                        f"({', '.join(names)}): check the layers' coverage and nodata")
+    if bias is not None and sample.rows.size == 0:
+        raise DataError(f"model.background.bias: layer {cfg.model.background.bias!r} is 0 or "
+                        "no data on every valid cell of the AOI: choose a layer with positive "
+                        "weights")
+    if cfg.model and n_bg > sample.rows.size:
+        ctx.warn([og.OriginWarning(
+            f"model.background.n: {n_bg} background cells asked for, the AOI has "
+            f"{sample.rows.size} valid cells{' with a positive bias' if bias is not None else ''}"
+            f": all {sample.rows.size} are used")])
+    aoi_min, aoi_max = sample.aoi_min, sample.aoi_max
+    rows, cols, bg_vals = sample.rows, sample.cols, sample.values
+    ref_vals = sample.reference
     ok = np.isfinite(ref_vals).all(axis=1)
     report = dict(ref.report)
     found = []

@@ -188,6 +188,20 @@ def _groups(chunks: tuple[int, ...], tile: int, most: int) -> list[range]:
     return groups
 
 
+def store_in_windows(sinks, chunks, *, window_chunks: int | None = None,
+                     warp_tile=WARP_TILE) -> None:
+    """Store each ``(array, target)`` of ``sinks`` (object arrays with one element per block
+    of a grid chunked as ``chunks``, e.g. :class:`gies.stages.origin.SamplePass`) as the
+    rasters' pass does (:func:`write_rasters`): window by window, GDAL's block cache bounded,
+    freed memory given back."""
+    stored = dsa.store([a for a, _ in sinks], [t for _, t in sinks], lock=False,
+                       compute=False)
+    stored = [stored] if isinstance(stored, dsa.Array) else list(stored)  # one array alone
+    windows = pass_windows(tuple(chunks[-2:]), tile_shape(warp_tile),
+                           window_chunks or WINDOW_CHUNKS)
+    _run_in_windows(stored, windows)
+
+
 def pass_windows(chunks: tuple[tuple[int, ...], tuple[int, ...]], tile: tuple[int, int],
              max_chunks: int | None = None) -> list[tuple[range, range]]:
     """The pass's windows (row and column block indices, row-major): whole warp tiles,

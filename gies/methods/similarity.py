@@ -28,6 +28,7 @@ module (when a pipeline file is validated) costs only NumPy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -248,9 +249,36 @@ class Fitted:
         raise NotImplementedError
 
 
+class _Ranked:
+    """Counts of reference values below / at cells' values, per sorted column of
+    ``columns`` (``(p, n)``): :mod:`gies.kernels.ranks` (the counts of
+    ``numpy.searchsorted``, with a table per column built once per fitted object)."""
+
+    columns: np.ndarray
+
+    @functools.cached_property
+    def _tables(self) -> dict[tuple[int, bool], tuple[float, float, np.ndarray]]:
+        from gies.kernels.ranks import count_table
+
+        return {(j, strict): count_table(self.columns[j], strict=strict)
+                for j in range(self.columns.shape[0]) for strict in (False, True)}
+
+    def count(self, j: int, v: np.ndarray, *, strict: bool) -> np.ndarray:
+        """The number of reference values of variable ``j`` below (``strict``) or at most
+        each value of ``v`` (no NaN)."""
+        from gies.kernels.ranks import counts
+
+        col = self.columns[j]
+        low, step, table = self._tables[(j, strict)]
+        v = np.ascontiguousarray(v, dtype=col.dtype)
+        out = np.empty(v.shape[0], dtype=np.int64)
+        counts(col, low, step, table, v, strict, out)
+        return out
+
+
 # -- BIOCLIM -------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class BioclimFitted(Fitted):
+class BioclimFitted(_Ranked, Fitted):
     """BIOCLIM envelope: the sorted reference columns (``(p, n)``) and each variable's tail."""
 
     method: ClassVar[str] = "bioclim"
@@ -264,8 +292,8 @@ class BioclimFitted(Fitted):
         score = np.ones(x.shape[0])
         for j, tail in enumerate(self.tails):
             col, v = self.columns[j], x[:, j]
-            below = np.searchsorted(col, v, side="left")
-            ties = np.searchsorted(col, v, side="right") - below
+            below = self.count(j, v, strict=True)
+            ties = self.count(j, v, strict=False) - below
             r = (below + 0.5 * ties) / n
             if tail == "both":
                 s = np.where(r > 0.5, 1.0 - r, r) * 2
@@ -344,7 +372,7 @@ def bioclim(reference: Reference, *, tails: str | Mapping[str, str] = "both") ->
 
 # -- MESS ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class MessFitted(Fitted):
+class MessFitted(_Ranked, Fitted):
     """MESS: the sorted reference columns (``(p, n)``)."""
 
     method: ClassVar[str] = "mess"
@@ -360,7 +388,7 @@ class MessFitted(Fitted):
         for j in range(x.shape[1]):
             col, v = self.columns[j], x[:, j]
             lo, hi = col[0], col[-1]
-            f = 100 * np.searchsorted(col, v, side="right") / n
+            f = 100 * self.count(j, v, strict=False) / n
             s = 2 * f
             s = np.where((f > 50) & (f < 100), 200 - s, s)
             s = np.where(f == 0, 100 * (v - lo) / (hi - lo), s)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from gies.io.outputs import AGREEMENT_COLOURS, SIMILAR_COLOURS
 from gies.io.rasters import write_categories
-from gies.methods.schemes import NODATA, OUTSIDE
+from gies.methods.schemes import NODATA
 from gies.publish import qgis
 from gies.publish.maps import FACTOR_COLOURS
 

@@ -4,24 +4,18 @@ GIES starts from where a product comes from (the polygons of a recognised origin
 production points), characterises that environment on the pipeline's own harmonised layers
 (``origin.variables``), and maps where else it exists. This stage, in run order:
 
-1. **Samples** (lazy passes the runner computes, memory bounded by the sample sizes):
-
-   * per block of the grid, the valid cells of the AOI (every variable has a value), each
-     variable's minimum and maximum, and the bias layer's sum (:func:`aoi_summary`);
-   * the **background**: ``n`` valid AOI cells drawn without replacement, uniformly (the
-     per-block counts are a multivariate hypergeometric draw, then cells are drawn inside
-     each block with a generator seeded by the seed and the block's position), or with
-     probability proportional to the bias layer (per-block counts multinomial in the
-     blocks' bias sums; inside a block, Efraimidis–Spirakis keys ``u^(1/w)``); the same
-     seed gives the same cells whatever the scheduler (:func:`background_sample`);
-   * the **reference**: for points, the distinct grid cells of the points (a point on a
-     cell edge belongs to the cell to its right / below: ``col = floor((x - x0)/dx)``,
-     ``row = floor((y - y0)/dy)``), with the records outside the grid, outside the AOI or on
-     no data reported by id (a point is inside the AOI when its cell touches the AOI
-     polygon, the rule of the AOI mask); for polygons, the cells they cover (exact coverage fractions,
-     :mod:`gies.kernels.coverage`), weighted ``coverage × cell area``. At most
-     ``origin.max_samples`` cells, drawn at random with ``origin.seed``
-     (:func:`reference_cells`).
+1. **Samples**: the reference cells are found first, from the geometry alone: for points,
+   the distinct grid cells of the points (a point on a cell edge belongs to the cell to its
+   right / below: ``col = floor((x - x0)/dx)``, ``row = floor((y - y0)/dy)``), with the
+   records outside the grid, outside the AOI or on no data reported by id (a point is
+   inside the AOI when its cell touches the AOI polygon, the rule of the AOI mask); for
+   polygons, the cells they cover (exact coverage fractions, :mod:`gies.kernels.coverage`),
+   weighted ``coverage × cell area``; at most ``origin.max_samples`` cells, drawn at random
+   with ``origin.seed`` (:func:`reference_cells`). Then one lazy pass over the stacked
+   variables (:class:`SamplePass`, memory bounded by the sample sizes) counts the AOI's
+   valid cells, takes each variable's extrema, reads the reference cells' values and draws
+   the **background**: ``n`` valid cells without replacement, uniformly or with probability
+   proportional to the bias layer, the same cells for the same seed whatever the scheduler.
 
 2. **Fingerprint**: per variable, the 5th, 25th, 50th, 75th and 95th percentiles inside the
    origin (weighted by ``coverage × cell area`` for polygons) next to the AOI's (the
@@ -56,9 +50,8 @@ from gies.errors import DataError, DataQualityWarning
 from gies.grid import Grid, assert_on_grid
 
 __all__ = ["samples_table", "OriginWarning", "AGREEMENT", "SIMILAR", "ReferenceCells", "OriginFit",
-           "OriginLayers", "variable_stack", "aoi_summary", "allocate", "background_sample",
-           "reference_cells", "cell_values", "fingerprint", "fit_origin", "origin_layers",
-           "PERCENTILES"]
+           "OriginLayers", "Samples", "SamplePass", "variable_stack", "reference_cells",
+           "fingerprint", "fit_origin", "origin_layers", "PERCENTILES"]
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -103,15 +96,16 @@ def _blocks(arr: dsa.Array):
 
 
 def _per_block(fn, *arrays: dsa.Array) -> dsa.Array:
-    """A lazy object array with ``fn(block_location, *blocks)`` for every block (one element
-    per block): small summaries, never a block of data."""
+    """A lazy object array with ``fn(block_location, *blocks, where=((r0, r1), (c0, c1)))``
+    for every block (one element per block): small summaries, never a block of data."""
     first = arrays[0]
     ny, nx = len(first.chunks[-2]), len(first.chunks[-1])
 
     def part(*blocks, block_info=None):
         loc = block_info[0]["chunk-location"][-2:]
+        where = block_info[0]["array-location"][-2:]
         out = np.empty((1, 1), dtype=object)
-        out[0, 0] = fn(loc, *blocks)
+        out[0, 0] = fn(loc, *blocks, where=where)
         return out
 
     # every 3-D array with its variables in one chunk; arrays align on their last two axes
@@ -125,105 +119,122 @@ def _valid(block: np.ndarray) -> np.ndarray:
     return np.isfinite(block).all(axis=0)
 
 
-# -- pass 1: the AOI -------------------------------------------------------------------------------
-def aoi_summary(stack: xr.DataArray, bias: xr.DataArray | None = None) -> dsa.Array:
-    """Per block: ``(valid cells, per-variable min, per-variable max, bias sum)`` (lazy)."""
-    p = stack.sizes["variable"]
+# -- the sampling pass -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Samples:
+    """What the sampling pass found: the AOI's valid cells (every variable has a value) and
+    each variable's minimum and maximum over them; the background (``rows``, ``cols``,
+    ``values``, in row-major order); the values of the reference cells (NaN where a
+    variable has none)."""
 
-    def summary(loc, block, bias_block=None):
-        v = _valid(block)
-        n = int(v.sum())
-        if n == 0:
-            return 0, np.full(p, np.inf), np.full(p, -np.inf), 0.0
-        vals = block[:, v]
-        w = 0.0
-        if bias_block is not None:
-            b = np.asarray(bias_block, dtype=np.float64)[v]
-            w = float(np.where(np.isfinite(b) & (b > 0), b, 0.0).sum())
-        return n, vals.min(axis=1).astype(np.float64), vals.max(axis=1).astype(np.float64), w
-
-    arrays = [stack.data] + ([bias.data.rechunk(stack.data.chunks[1:])] if bias is not None else [])
-    return _per_block(summary, *arrays)
+    valid: int
+    aoi_min: np.ndarray
+    aoi_max: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    reference: np.ndarray
 
 
-def allocate(counts: np.ndarray, n: int, seed: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """How many of ``n`` sampled cells fall in each block: a multivariate hypergeometric draw
-    over the blocks' valid-cell ``counts`` (a uniform draw without replacement), or with
-    ``weights`` (the blocks' bias sums) a multinomial draw capped at each block's count.
+class SamplePass:
+    """One lazy pass over the stacked variables that takes everything the fits need, with
+    memory bounded by the sample sizes (a ``dask.array.store`` target, as
+    :class:`gies.stages.zonal.ZoneSums`: each block's part is merged as it is computed).
 
-    >>> allocate(np.array([10, 0, 5]), 15, seed=1).tolist()   # everything
-    [10, 0, 5]
-    >>> int(allocate(np.array([100, 100]), 50, seed=1).sum())
-    50
+    Per block: the valid cells, the variables' extrema, the values of the reference cells
+    ``(ref_rows, ref_cols)`` in the block, and background candidates. The background is a
+    bottom-``n`` sample: every valid cell gets a key from a generator seeded by ``seed`` and
+    the block's position, ``u`` uniform in [0, 1) (without ``bias``), or ``−log(u)/w`` with
+    the bias layer's weight ``w > 0`` (Efraimidis & Spirakis 2006: weighted sampling without
+    replacement); the ``n`` cells of smallest keys over the grid are a uniform (weighted)
+    sample without replacement, the same whatever order the blocks are computed in. A block
+    keeps at most its ``n`` smallest, and the merge keeps the ``n`` smallest of all.
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    rng = np.random.default_rng([seed, 0x0A11])
-    total = int(counts.sum())
-    if n >= total:
-        return counts.copy()
-    if weights is None:
-        return rng.multivariate_hypergeometric(counts, n)
-    w = np.where(counts > 0, np.asarray(weights, dtype=np.float64), 0.0)
-    if w.sum() <= 0:
-        raise DataError("model.background.bias: the bias layer is 0 or no data on every valid "
-                        "cell of the AOI: choose a layer with positive weights")
-    out = np.minimum(rng.multinomial(n, w / w.sum()), counts)
-    # blocks that could not take their share pass it on, in proportion, until all are placed
-    while out.sum() < n:
-        room = counts - out
-        wr = np.where(room > 0, w, 0.0)
-        if wr.sum() <= 0:
-            break
-        extra = rng.multinomial(n - int(out.sum()), wr / wr.sum())
-        out = np.minimum(out + extra, counts)
-    return out
 
+    def __init__(self, stack: xr.DataArray, *, n: int, seed: int,
+                 ref_rows: np.ndarray, ref_cols: np.ndarray,
+                 bias: xr.DataArray | None = None):
+        import threading
 
-# -- pass 2: the background --------------------------------------------------------------------------
-def background_sample(stack: xr.DataArray, take: np.ndarray, seed: int,
-                      bias: xr.DataArray | None = None) -> dsa.Array:
-    """Per block: ``(rows, cols, values)`` of ``take[block]`` valid cells drawn at random
-    (uniform, or by Efraimidis–Spirakis keys ``u^(1/w)`` with the bias layer ``w``)."""
-    ncols = len(stack.data.chunks[-1])
+        self.n, self.seed = int(n), int(seed)
+        self.p = stack.sizes["variable"]
+        self.ref_rows = np.asarray(ref_rows, dtype=np.int64)
+        self.ref_cols = np.asarray(ref_cols, dtype=np.int64)
+        self._lock = threading.Lock()
+        self.valid = 0
+        self.lo = np.full(self.p, np.inf)
+        self.hi = np.full(self.p, -np.inf)
+        self.keys = np.empty(0)
+        self.rows = self.cols = np.empty(0, np.int64)
+        self.values = np.empty((0, self.p), np.float32)
+        self.reference = np.full((self.ref_rows.size, self.p), np.nan)
+        arrays = [stack.data] + ([bias.data.rechunk(stack.data.chunks[1:])]
+                                 if bias is not None else [])
+        self.parts = _per_block(self._part, *arrays)
+        self.chunks = stack.data.chunks[1:]
 
-    def sample(loc, block, bias_block=None):
-        i, j = loc
-        k = int(take[i * ncols + j])
-        if k == 0:
-            return None
+    def _part(self, loc, block, bias_block=None, *, where=None):
+        (r0, r1), (c0, c1) = where
         v = _valid(block)
-        rr, cc = np.nonzero(v)
-        rng = np.random.default_rng([seed, 0xB6, i, j])
-        if bias_block is None:
-            pick = rng.choice(rr.size, size=min(k, rr.size), replace=False)
-        else:
-            w = np.asarray(bias_block, dtype=np.float64)[rr, cc]
-            w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
-            keys = np.where(w > 0, np.log(rng.random(rr.size)) / np.where(w > 0, w, 1.0), -np.inf)
-            pick = np.argsort(-keys, kind="stable")[:min(k, int((w > 0).sum()))]
-        pick = np.sort(pick)
-        return rr[pick], cc[pick], block[:, rr[pick], cc[pick]].T.astype(np.float64)
+        out: dict[str, Any] = {"count": int(v.sum())}
+        if out["count"]:
+            vals = block[:, v]
+            out["min"] = vals.min(axis=1).astype(np.float64)
+            out["max"] = vals.max(axis=1).astype(np.float64)
+        inside = ((self.ref_rows >= r0) & (self.ref_rows < r1) & (self.ref_cols >= c0)
+                  & (self.ref_cols < c1))
+        idx = np.flatnonzero(inside)
+        out["ref"] = (idx, block[:, self.ref_rows[idx] - r0, self.ref_cols[idx] - c0].T)
+        if out["count"] and self.n > 0:
+            rr, cc = np.nonzero(v)
+            rng = np.random.default_rng([self.seed, 0xB6, int(loc[0]), int(loc[1])])
+            u = rng.random(rr.size)
+            if bias_block is None:
+                keys = u
+            else:
+                w = np.asarray(bias_block, dtype=np.float64)[rr, cc]
+                w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
+                with np.errstate(divide="ignore"):
+                    keys = np.where(w > 0, -np.log1p(-u) / np.where(w > 0, w, 1.0), np.inf)
+            if keys.size > self.n:
+                keep = np.argpartition(keys, self.n - 1)[:self.n]
+            else:
+                keep = np.arange(keys.size)
+            keep = keep[np.isfinite(keys[keep])]
+            out["bg"] = (keys[keep], rr[keep] + r0, cc[keep] + c0,
+                         block[:, rr[keep], cc[keep]].T.astype(np.float32))
+        return out
 
-    arrays = [stack.data] + ([bias.data.rechunk(stack.data.chunks[1:])] if bias is not None else [])
-    return _per_block(sample, *arrays)
+    def __setitem__(self, key, value) -> None:
+        part = np.asarray(value).ravel()[0]
+        with self._lock:
+            self.valid += part["count"]
+            if part["count"]:
+                self.lo = np.minimum(self.lo, part["min"])
+                self.hi = np.maximum(self.hi, part["max"])
+            idx, vals = part["ref"]
+            self.reference[idx] = vals
+            if "bg" in part:
+                k, r, c, x = part["bg"]
+                keys = np.concatenate([self.keys, k])
+                rows = np.concatenate([self.rows, r])
+                cols = np.concatenate([self.cols, c])
+                values = np.concatenate([self.values, x])
+                if keys.size > self.n:
+                    # ties of keys broken by position, so the sample is order-independent
+                    order = np.lexsort((cols, rows, keys))[:self.n]
+                    keys, rows, cols, values = keys[order], rows[order], cols[order], values[order]
+                self.keys, self.rows, self.cols, self.values = keys, rows, cols, values
 
+    def compute(self) -> Samples:
+        """Run the pass (threads, window by window as the rasters' pass) and return what it
+        found."""
+        from gies.io.rasters import store_in_windows
 
-def gather(parts: np.ndarray, chunks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sampled cells of every block (``background_sample`` computed) as global
-    ``(rows, cols, values)``, in block order."""
-    r_edges = np.cumsum((0,) + tuple(chunks[-2]))
-    c_edges = np.cumsum((0,) + tuple(chunks[-1]))
-    rows, cols, vals = [], [], []
-    for (i, j), part in np.ndenumerate(parts):
-        if part is None:
-            continue
-        r, c, v = part
-        rows.append(r + r_edges[i])
-        cols.append(c + c_edges[j])
-        vals.append(v)
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 0))
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        store_in_windows([(self.parts, self)], self.chunks)
+        order = np.lexsort((self.cols, self.rows))
+        return Samples(self.valid, self.lo, self.hi, self.rows[order], self.cols[order],
+                       self.values[order].astype(np.float64), self.reference)
 
 
 # -- the reference -------------------------------------------------------------------------------------
@@ -339,15 +350,6 @@ def _point_cells(grid: Grid, pts, inside_geom, *, max_samples: int, seed: int) -
     return ReferenceCells(rows, cols, areas, MappingProxyType(report), groups)
 
 
-def cell_values(stack: xr.DataArray, rows: np.ndarray, cols: np.ndarray):
-    """The lazy values ``(n, p)`` of the stack at cells ``(rows, cols)`` (only the blocks
-    holding them are computed)."""
-    if rows.size == 0:
-        return dsa.zeros((0, stack.sizes["variable"]), dtype=np.float32)
-    return dsa.stack([stack.data[k].vindex[rows, cols]
-                      for k in range(stack.sizes["variable"])], axis=1)
-
-
 # -- fingerprint -----------------------------------------------------------------------------------------
 def _weighted_percentiles(v: np.ndarray, w: np.ndarray, qs) -> list[float]:
     ok = np.isfinite(v)
@@ -404,7 +406,7 @@ def fit_origin(cfg, names: Sequence[str], categorical: Sequence[bool], *,
                warn) -> OriginFit:
     """Fit every configured similarity method and algorithm (module docstring, step 3);
     ``warn`` receives :class:`OriginWarning` s (collinear or constant variables)."""
-    from gies.methods.registry import ALGORITHMS, SIMILARITY
+    from gies.methods.registry import SIMILARITY
     from gies.methods.similarity import Reference, collinear_pairs, constant_variables
 
     o = cfg.origin
@@ -511,7 +513,12 @@ def _fit_models(cfg, names, categorical, ref_values, ref_xy, bg_values, bg_xy, w
     try:
         if cv.method == "spatial_blocks":
             if cv.block_size == "auto":
-                rng_size, ranges = spatialcv.block_size_auto(X, xy, seed=seed)
+                cont = [j for j, c in enumerate(categorical) if not c]
+                if not cont:
+                    raise ValueError("block_size: auto needs a continuous variable to fit "
+                                     "variograms to: give a block size")
+                rng_size, ranges = spatialcv.block_size_auto(X[:, cont], xy, seed=seed)
+                ranges = dict(zip([names[j] for j in cont], ranges))
                 size = _fold_ready(rng_size, xy, is_p, cv.folds)
                 info["cv"]["block_size"] = float(size)
                 info["cv"]["variogram_range"] = float(rng_size)
@@ -520,7 +527,7 @@ def _fit_models(cfg, names, categorical, ref_values, ref_xy, bg_values, bg_xy, w
                     if size == rng_size else
                     f"auto: the median variogram range of the predictors ({rng_size:.4g}), "
                     f"halved until at least {2 * cv.folds} blocks hold presences (2 per fold)")
-                info["cv"]["variogram_ranges"] = {n: float(r) for n, r in zip(names, ranges)}
+                info["cv"]["variogram_ranges"] = {n: float(r) for n, r in ranges.items()}
             else:
                 size = float(cv.block_size)
                 info["cv"]["block_size"] = size
@@ -599,18 +606,28 @@ class OriginLayers:
     categorical: tuple[str, ...] = ()
 
 
+#: Cells a fitted method is applied to at once: a block is cut into pieces of this many
+#: cells, so that a method's float64 temporaries stay a fraction of the block's size.
+PIECE = 1 << 18
+
+
 def _apply(fitted, outputs: Sequence[str], block: np.ndarray, model: bool) -> np.ndarray:
     p, h, w = block.shape
-    x = block.reshape(p, -1).T.astype(np.float64)
-    ok = np.isfinite(x).all(axis=1)
+    flat = block.reshape(p, -1)
     out = np.full((len(outputs), h * w), np.nan, dtype=np.float32)
-    if ok.any():
+    for start in range(0, h * w, PIECE):
+        piece = slice(start, min(start + PIECE, h * w))
+        x = flat[:, piece].T.astype(np.float64)
+        ok = np.isfinite(x).all(axis=1)
+        if not ok.any():
+            continue
+        idx = np.flatnonzero(ok) + start
         if model:
-            out[0, ok] = fitted.predict(x[ok])
+            out[0, idx] = fitted.predict(x[ok])
         else:
             res = fitted.predict(x[ok])
             for k, o in enumerate(outputs):
-                out[k, ok] = res[o]
+                out[k, idx] = res[o]
     return out.reshape(len(outputs), h, w)
 
 
@@ -640,8 +657,8 @@ def origin_layers(fit: OriginFit, stack: xr.DataArray, *, inside: xr.DataArray,
                 layer = layer.where(inside)
             surfaces[o] = layer
 
-    for name, fitted in fit.similarity.items():
-        add(fitted, fitted.outputs, dict(getattr(fitted, "dtypes", {})), False)
+    for fitted in fit.similarity.values():
+        add(fitted, fitted.outputs, dict(fitted.dtypes), False)
     for name, model in fit.models.items():
         add(model, [f"model_{name}"], {}, True)
     agreement, codes = None, MappingProxyType({})
@@ -652,8 +669,8 @@ def origin_layers(fit: OriginFit, stack: xr.DataArray, *, inside: xr.DataArray,
         if classes is not None:
             suit = classes.isin(list(suitable))
             code = xr.where(suit, xr.where(similar, 1, 2), xr.where(similar, 3, 4))
-            code = xr.where(classes == _EXCLUDED, _EXCLUDED, code)
             code = xr.where(nodata | (classes == _NODATA), _NODATA, code)
+            code = xr.where(classes == _EXCLUDED, _EXCLUDED, code)  # as in classes.tif
             codes = MappingProxyType(dict(AGREEMENT))
         else:
             code = xr.where(nodata, _NODATA, xr.where(similar, 1, 2))

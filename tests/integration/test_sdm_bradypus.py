@@ -33,12 +33,7 @@ ALGORITHMS = {"maxent": maxent, "random_forest": random_forest}
 SEED = 1
 FIXED_BLOCK = 5.0  # degrees
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not ((DATA / "bio.tif").exists() and (DATA / "bradypus.csv").exists()),
-        reason=f"the Bradypus sample data (bio.tif, bradypus.csv) is not in {DATA}"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

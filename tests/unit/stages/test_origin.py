@@ -4,14 +4,13 @@ import dask
 import geopandas as gpd
 import numpy as np
 import pytest
-import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from gies.errors import DataError
-from gies.methods.similarity import Reference
 from gies.methods.registry import SIMILARITY
+from gies.methods.similarity import Reference
 from gies.stages import origin as og
 from gies.testing import assert_stage_contract, make_grid, make_layer
 
@@ -43,55 +42,55 @@ def test_stack_is_lazy_on_the_grid_and_nan_outside():
     assert np.isnan(v[:, :, 5]).all() and np.isnan(v[1, 0, 0]) and v[0, 1, 2] == 8.0
 
 
-def test_aoi_summary_counts_valid_cells_and_extrema_per_block():
-    with dask.config.set(scheduler="sync"):
-        parts = dask.compute(og.aoi_summary(_stack()))[0]
-    assert parts.shape == (2, 3)
-    counts = np.array([p[0] for p in parts.ravel()])
+def _sample(n, seed=5, bias=None, ref=((1, 3), (2, 0))):
+    rows, cols = np.array([r for r, _ in ref]), np.array([c for _, c in ref])
+    return og.SamplePass(_stack(), n=n, seed=seed, ref_rows=rows, ref_cols=cols,
+                         bias=bias).compute()
+
+
+def test_sample_pass_counts_extrema_and_reference_values():
+    s = _sample(5)
     # 4 x 5 inside cells, minus (0, 0) where b has no value
-    assert counts.sum() == 19 and counts.tolist() == [3, 4, 2, 4, 4, 2]
-    assert np.min([p[1] for p in parts.ravel()], axis=0).tolist() == [1.0, 5.0]
-    assert np.max([p[2] for p in parts.ravel()], axis=0).tolist() == [22.0, 5.0]
+    assert s.valid == 19
+    assert s.aoi_min.tolist() == [1.0, 5.0] and s.aoi_max.tolist() == [22.0, 5.0]
+    assert s.reference.tolist() == [[9.0, 5.0], [12.0, 5.0]]
+    nan = _sample(5, ref=((0, 0), (0, 5)))  # no value of b / outside the AOI
+    assert np.isnan(nan.reference[0, 1]) and np.isnan(nan.reference[1]).all()
 
 
-def test_allocate_is_a_draw_without_replacement_and_caps_at_the_counts():
-    counts = np.array([3, 4, 2, 4, 4, 2])
-    take = og.allocate(counts, 10, seed=3)
-    assert take.sum() == 10 and (take <= counts).all()
-    assert og.allocate(counts, 10, seed=3).tolist() == take.tolist()  # seeded
-    assert og.allocate(counts, 100, seed=3).tolist() == counts.tolist()
-    w = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
-    tb = og.allocate(counts, 6, seed=1, weights=w)
-    assert tb.tolist() == [0, 0, 0, 0, 4, 2]  # only weighted blocks, capped at their cells
-    with pytest.raises(DataError, match="bias"):
-        og.allocate(counts, 3, seed=1, weights=np.zeros(6))
-
-
-def test_background_sample_is_seeded_valid_and_distinct():
-    stack = _stack()
-    counts = np.array([3, 4, 2, 4, 4, 2])
-    take = og.allocate(counts, 12, seed=5)
+def test_background_is_seeded_valid_distinct_and_order_free():
     with dask.config.set(scheduler="threads"):
-        p1 = dask.compute(og.background_sample(stack, take, 5))[0]
-        p2 = dask.compute(og.background_sample(stack, take, 5))[0]
-    r1, c1, v1 = og.gather(p1, stack.data.chunks)
-    r2, c2, v2 = og.gather(p2, stack.data.chunks)
-    assert len(r1) == 12 and (r1 == r2).all() and (c1 == c2).all()
-    assert len(set(zip(r1, c1))) == 12  # without replacement
-    assert (c1 < 5).all() and not ((r1 == 0) & (c1 == 0)).any()  # valid cells only
-    np.testing.assert_array_equal(v1[:, 0], r1 * 6 + c1)  # values are those of the cells
+        s1 = _sample(12)
+    with dask.config.set(scheduler="sync"):
+        s2 = _sample(12)
+    assert len(s1.rows) == 12 and (s1.rows == s2.rows).all() and (s1.cols == s2.cols).all()
+    assert len(set(zip(s1.rows, s1.cols))) == 12  # without replacement
+    assert (s1.cols < 5).all() and not ((s1.rows == 0) & (s1.cols == 0)).any()  # valid only
+    np.testing.assert_array_equal(s1.values[:, 0], s1.rows * 6 + s1.cols)
+    assert not np.array_equal(_sample(12, seed=6).rows * 6 + _sample(12, seed=6).cols,
+                              s1.rows * 6 + s1.cols)
+    everything = _sample(100)
+    assert len(everything.rows) == 19  # more asked for than there are valid cells
+
+
+def test_background_is_uniform_over_valid_cells():
+    # 300 seeded draws of 3 of the 19 valid cells: each cell is expected 300 * 3 / 19 = 47
+    # times (binomial sd 6.3); a sampler favouring some blocks would be far off
+    hits = {}
+    for seed in range(300):
+        s = _sample(3, seed=seed)
+        for rc in zip(s.rows.tolist(), s.cols.tolist()):
+            hits[rc] = hits.get(rc, 0) + 1
+    assert len(hits) == 19 and min(hits.values()) > 25 and max(hits.values()) < 70
 
 
 def test_background_with_bias_avoids_zero_weight_cells():
-    stack = _stack()
     bias = np.zeros((4, 6))
     bias[2:, :] = 1.0  # only the lower half may be drawn
     bl = make_layer(bias, grid=GRID, name="bias", chunks=2)
-    take = og.allocate(np.array([3, 4, 2, 4, 4, 2]), 6, seed=2,
-                       weights=np.array([0, 0, 0, 4.0, 4.0, 2.0]))
-    parts = dask.compute(og.background_sample(stack, take, 2, bl))[0]
-    rows, cols, _ = og.gather(parts, stack.data.chunks)
-    assert len(rows) == 6 and (rows >= 2).all()
+    s = _sample(6, seed=2, bias=bl)
+    assert len(s.rows) == 6 and (s.rows >= 2).all()
+    assert len(_sample(50, seed=2, bias=bl).rows) == 10  # the positive-weight valid cells
 
 
 def test_point_cells_edge_rule_duplicates_and_outside():
@@ -142,11 +141,6 @@ def test_area_outside_the_aoi_is_an_error():
     poly = gpd.GeoDataFrame(geometry=[box(1000, 1000, 1100, 1100)], crs=GRID.crs)
     with pytest.raises(DataError, match="do not overlap the AOI"):
         og.reference_cells(GRID, poly, box(0, 0, 600, 400), kind="area", max_samples=10, seed=1)
-
-
-def test_cell_values_reads_the_cells():
-    v = og.cell_values(_stack(), np.array([1, 3]), np.array([2, 0])).compute()
-    assert v.tolist() == [[8.0, 5.0], [18.0, 5.0]]
 
 
 def test_fingerprint_weighted_percentiles_by_hand():
