@@ -488,13 +488,17 @@ def _origin(ctx: RunContext, pl: Plan, layers, inside, model: Model, executor) -
 
 
 def _write_origin(stage: Path, pl: Plan, fit) -> None:
-    """The origin's samples (``origin_reference.csv``, ``origin_background.csv``) and its
-    polygons or points (``origin.gpkg``) beside the rasters."""
+    """The origin's samples (``origin_reference.csv``, ``origin_background.csv``), its
+    fingerprint (``origin_fingerprint.csv``) and its polygons or points (``origin.gpkg``)
+    beside the rasters."""
     from gies.stages.origin import samples_table
 
     for which in ("reference", "background"):
         samples_table(fit, which).to_csv(stage / f"origin_{which}.csv", index=False)
-    pl.origin.to_file(stage / "origin.gpkg", layer="origin", driver="GPKG")
+    pd.DataFrame(fit.info["fingerprint"]).to_csv(stage / "origin_fingerprint.csv", index=False)
+    from gies.io.gpkg import write_gpkg
+
+    write_gpkg(pl.origin, stage / "origin.gpkg", "origin")
 
 
 def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, stage: Path,

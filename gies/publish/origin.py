@@ -94,6 +94,13 @@ def origin_styles(out: Path, ctx: dict, tr: dict) -> tuple[dict[str, str], list[
             renderers[fname] = qgis.paletted_renderer(entries)
             written.append(write_categories(out / fname, {c: n for c, _, n in entries},
                                             {c: col for c, col, _ in entries}).name)
+    if (out / "origin.gpkg").is_file():
+        from gies.io import gpkg
+
+        rend, _ = _origin_style(out)
+        gpkg.set_gpkg_default_style(out / "origin.gpkg", "origin", qgis.vector_qml(rend),
+                                    name="gies origin", description=tr["origin_inside"])
+        written.append("origin.gpkg")
     for fname, rend in renderers.items():
         qml = (out / fname).with_suffix(".qml")
         paletted = rend.startswith('<rasterrenderer type="paletted"')
@@ -108,13 +115,7 @@ def origin_project_layers(out: Path, tr: dict, renderers: dict[str, str]) -> lis
     every surface."""
     layers = []
     if (out / "origin.gpkg").is_file():
-        import pyogrio
-
-        info = pyogrio.read_info(out / "origin.gpkg", layer="origin")
-        geom = info["geometry_type"] or "Point"
-        kind = "Point" if "Point" in geom else "Polygon"
-        style = (qgis.outline_renderer("#000000", 0.8) if kind == "Polygon"
-                 else _point_renderer())
+        style, (geom, kind) = _origin_style(out)
         layers.append(qgis.ProjectLayer(
             name=tr["origin_inside"], source="origin.gpkg", layer_name="origin", kind="vector",
             style=style, group=tr["group_origin"], wkb_type=geom.replace(" ", ""),
@@ -132,6 +133,17 @@ def origin_project_layers(out: Path, tr: dict, renderers: dict[str, str]) -> lis
                                         style=renderers[fname], group=tr["group_origin"],
                                         visible=False))
     return layers
+
+
+def _origin_style(out: Path) -> tuple[str, tuple[str, str]]:
+    """The renderer of ``origin.gpkg`` (black outlines for polygons, dots for points) and
+    its ``(geometry type, Point | Polygon)``."""
+    import pyogrio
+
+    geom = pyogrio.read_info(out / "origin.gpkg", layer="origin")["geometry_type"] or "Point"
+    kind = "Point" if "Point" in geom else "Polygon"
+    rend = qgis.outline_renderer("#000000", 0.8) if kind == "Polygon" else _point_renderer()
+    return rend, (geom, kind)
 
 
 def _point_renderer() -> str:
@@ -153,6 +165,19 @@ def _plt():
     return plt()
 
 
+def _panels(n: int, cols: int, size: tuple[float, float]):
+    """A figure of ``n`` panels in rows of ``cols`` (the spare ones hidden): ``(plt, fig,
+    axes)`` with ``axes`` the ``n`` panels in order."""
+    plt = _plt()
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
+    flat = [ax for row in grid for ax in row]
+    for ax in flat[n:]:
+        ax.axis("off")
+    return plt, fig, flat[:n]
+
+
 def _hist_weights(v: np.ndarray, w: np.ndarray, edges: np.ndarray) -> np.ndarray:
     h, _ = np.histogram(v, bins=edges, weights=w)
     total = h.sum()
@@ -163,13 +188,8 @@ def fingerprint_figure(out: Path, ref: pd.DataFrame, bg: pd.DataFrame, names: li
                        tr: dict, path: Path) -> None:
     """Small histograms per variable: the origin's weighted distribution (filled) against
     the AOI's (outline), both as shares of their total weight."""
-    plt = _plt()
-    n = len(names)
-    cols = min(4, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.3 * rows), squeeze=False)
-    for k, name in enumerate(names):
-        ax = axes[k // cols][k % cols]
+    plt, fig, axes = _panels(len(names), 4, (3.1, 2.3))
+    for ax, name in zip(axes, names):
         a = bg[name].to_numpy(dtype=float)
         r = ref[name].to_numpy(dtype=float)
         lo, hi = np.nanmin(np.r_[a, r]), np.nanmax(np.r_[a, r])
@@ -183,9 +203,7 @@ def fingerprint_figure(out: Path, ref: pd.DataFrame, bg: pd.DataFrame, names: li
         ax.set_title(name.replace("_", " "), fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].axis("off")
-    axes[0][0].legend(fontsize=7, frameon=False)
+    axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(tr["origin_fingerprint"], fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -202,13 +220,8 @@ def maps_figure(out: Path, files: list[str], zones, origin, tr: dict, path: Path
     """Every origin surface as a small map with the zones and the origin."""
     from gies.publish.maps import _read
 
-    plt = _plt()
-    n = len(files)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
-    for k, fname in enumerate(files):
-        ax = axes[k // cols][k % cols]
+    plt, fig, axes = _panels(len(files), 3, (4.2, 3.6))
+    for ax, fname in zip(axes, files):
         arr, b, crs = _read(out / fname, max_pixels)
         arr = np.where(np.isfinite(arr), arr, np.nan)
         if fname == "mess.tif":
@@ -235,8 +248,6 @@ def maps_figure(out: Path, files: list[str], zones, origin, tr: dict, path: Path
         ax.set_title(f"{fname[:-4]} ({_RANGE_NOTE.get(fname, '0-1')})", fontsize=9)
         ax.tick_params(labelsize=6)
         fig.colorbar(im, ax=ax, shrink=0.75)
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].axis("off")
     fig.suptitle(tr["map_origin"], fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -246,21 +257,17 @@ def maps_figure(out: Path, files: list[str], zones, origin, tr: dict, path: Path
 def curves_figure(models: dict, names: list[str], tr: dict, path: Path) -> None:
     """Response curves (one panel per variable, a line per algorithm) and the permutation
     importance of each algorithm (bars)."""
-    plt = _plt()
     n = len(names)
-    cols = min(4, n + 1)
-    rows = math.ceil((n + 1) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.4 * rows), squeeze=False)
+    plt, fig, axes = _panels(n + 1, 4, (3.1, 2.4))
     colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"]
-    for k, name in enumerate(names):
-        ax = axes[k // cols][k % cols]
+    for ax, name in zip(axes, names):
         for i, (alg, d) in enumerate(models.items()):
             g, r = d.get("response_curves", {}).get(name, ([], []))
             ax.plot(g, r, color=colours[i % 4], lw=1.4, label=alg)
         ax.set_title(name.replace("_", " "), fontsize=9)
         ax.set_ylim(0, 1)
         ax.tick_params(labelsize=7)
-    ax = axes[n // cols][n % cols]
+    ax = axes[n]
     width = 0.8 / max(len(models), 1)
     for i, (alg, d) in enumerate(models.items()):
         imp = d.get("importance", {})
@@ -271,8 +278,6 @@ def curves_figure(models: dict, names: list[str], tr: dict, path: Path) -> None:
     ax.set_title(tr["importance"], fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, frameon=False)
-    for k in range(n + 1, rows * cols):
-        axes[k // cols][k % cols].axis("off")
     fig.suptitle(tr["response_curves"], fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -112,6 +112,9 @@ def test_bungo_fingerprint_and_reference(bungo_origin):
     assert t["origin_p5"] <= t["origin_p50"] <= t["origin_p95"]
     # the plantation zone is lowland: its elevations sit below the regency's upper tail
     assert fp["elevation"]["origin_p95"] < fp["elevation"]["aoi_p95"]
+    table = pd.read_csv(bungo_origin.output_dir / "origin_fingerprint.csv")
+    assert table["variable"].tolist() == o["variables"]
+    assert table.loc[0, "origin_p50"] == pytest.approx(t["origin_p50"])
     assert o["agreement"]["threshold"] == 0.0 and o["agreement"]["layer"] == "mess"
     assert set(o["similarity"]) == {"bioclim", "mess", "gower", "exdet"}
 

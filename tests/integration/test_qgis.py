@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -81,6 +80,11 @@ def test_senegal_in_french_opens_in_qgis(run_pipeline):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'lang="fr"' in html or "lang='fr'" in html
     assert "Thiès" in html
+    report = _qgis_report(out)
+    assert report["project"]["crs"] == "EPSG:4326"
+
+
+def _qgis_report(out):
     if not _qgis_available():
         if os.environ.get("CI"):
             pytest.fail("QGIS (python3-qgis) is not installed for /usr/bin/python3 under CI")
@@ -88,6 +92,35 @@ def test_senegal_in_french_opens_in_qgis(run_pipeline):
     r = subprocess.run([SYSTEM_PYTHON, str(REPO / "tests" / "qgis_check.py"), str(out)],
                        capture_output=True, text=True, timeout=600,
                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.stdout.strip(), r.stderr[-2000:]
     report = json.loads(r.stdout)
     assert report["ok"] and r.returncode == 0, json.dumps(report["failures"], indent=2)
+    return report
+
+
+@pytest.mark.slow
+def test_origin_rasters_open_in_qgis_with_their_styles(shipped):
+    out = shipped("bungo-cocoa-origin").output_dir
+    report = _qgis_report(out)
+    rasters = report["rasters"]
+    for name in ("similarity_bioclim.tif", "similarity_gower.tif", "mess.tif",
+                 "exdet_nt1.tif", "exdet_nt2.tif"):
+        assert rasters[name]["renderer"] == "singlebandpseudocolor", name
+    assert rasters["mess_variable.tif"]["renderer"] == "paletted"
+    assert "temperature" in rasters["mess_variable.tif"]["labels"]
+    assert rasters["agreement.tif"]["renderer"] == "paletted"
+    assert "both suitable" in rasters["agreement.tif"]["labels"]
+    assert rasters["agreement.tif"]["gdal_categories"]["3"] == "similarity only"
+    assert report["project"]["groups"] == ["Zones", "Origin", "Suitability", "Factors"]
+
+
+@pytest.mark.slow
+def test_a_pipeline_without_product_opens_in_qgis(shipped):
+    out = shipped("bradypus-origin").output_dir
+    report = _qgis_report(out)
+    rasters = report["rasters"]
+    assert rasters["similar.tif"]["renderer"] == "paletted"
+    assert rasters["model_maxent.tif"]["renderer"] == "singlebandpseudocolor"
+    assert rasters["mess_variable.tif"]["gdal_categories"]["1"] == "bio1"
+    assert report["project"]["groups"] == ["Zones", "Origin"]
     assert report["project"]["crs"] == "EPSG:4326"

@@ -1,0 +1,51 @@
+"""The table-narrowed counts of gies.kernels.ranks against numpy.searchsorted (the oracle)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gies.kernels import python_mode
+from gies.kernels.ranks import count_table, counts
+
+
+def _counts(r, q, strict):
+    low, step, table = count_table(r, strict=strict)
+    out = np.empty(q.size, np.int64)
+    counts(r, low, step, table, q, strict, out)
+    return out
+
+
+REFS = [np.array([1.0, 2.0, 3.0, 4.0]), np.zeros(50), np.array([5.0]),
+        np.sort(np.r_[np.zeros(900), np.linspace(0, 1, 100)]),
+        np.sort(np.round(np.random.default_rng(1).normal(size=1000), 1)),
+        np.sort(np.random.default_rng(2).normal(size=10_000)).astype(np.float32)]
+
+
+@pytest.mark.parametrize("r", REFS, ids=["small", "constant", "one", "ties", "rounded", "f32"])
+@pytest.mark.parametrize("strict", [True, False])
+def test_counts_equal_searchsorted(r, strict):
+    rng = np.random.default_rng(0)
+    q = np.r_[rng.normal(size=5000) * 3, r, np.nextafter(r, np.inf), np.nextafter(r, -np.inf),
+              r[0] - 5, r[-1] + 5, np.inf, -np.inf].astype(r.dtype)
+    np.testing.assert_array_equal(_counts(r, q, strict),
+                                  np.searchsorted(r, q, side="left" if strict else "right"))
+
+
+def test_hand_counts_and_plain_python_mode():
+    r = np.array([1.0, 2.0, 2.0, 3.0])
+    q = np.array([0.5, 1.0, 2.0, 2.5, 3.0, 9.0])
+    assert _counts(r, q, True).tolist() == [0, 0, 1, 3, 3, 4]
+    assert _counts(r, q, False).tolist() == [0, 1, 3, 3, 4, 4]
+    with python_mode():
+        assert _counts(r, q, False).tolist() == [0, 1, 3, 3, 4, 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60),
+       st.lists(st.floats(-2e6, 2e6), min_size=1, max_size=60), st.booleans())
+def test_counts_law(ref, q, strict):
+    r = np.sort(np.array(ref))
+    q = np.array(q)
+    np.testing.assert_array_equal(_counts(r, q, strict),
+                                  np.searchsorted(r, q, side="left" if strict else "right"))
