@@ -543,6 +543,11 @@ class BackgroundSpec(_Model):
         "a layer of this pipeline whose values weight the draw (sampling-effort bias, "
         "Phillips et al. 2009); none: uniform over valid cells"))
 
+    @field_validator("bias")
+    @classmethod
+    def _none(cls, v: str | None) -> str | None:
+        return None if v is not None and v.lower() == "none" else v
+
 
 class CvSpec(_Model):
     """Cross-validation of the models."""

@@ -8,9 +8,9 @@ imports numba:
 * :mod:`gies.kernels.cells` (scores, minimum, classes, counts) compiles each function on its
   first call (:func:`jit`); inside :func:`python_mode` (the dry runs of
   :func:`gies.methods.registry.check_call`) the same functions run as plain Python;
-* :mod:`gies.kernels.warp`, :mod:`~gies.kernels.coverage` and :mod:`~gies.kernels.zonal`
-  import numba when they are imported (kernels there call each other, which numba resolves
-  at compile time).
+* :mod:`gies.kernels.warp`, :mod:`~gies.kernels.coverage`, :mod:`~gies.kernels.zonal` and
+  :mod:`~gies.kernels.ranks` import numba when they are imported (kernels there call each
+  other, which numba resolves at compile time).
 
 ``cache=True`` everywhere: machine code is compiled once per machine and argument types and
 then read from ``__pycache__``.

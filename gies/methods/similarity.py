@@ -251,28 +251,26 @@ class Fitted:
 
 class _Ranked:
     """Counts of reference values below / at cells' values, per sorted column of
-    ``columns`` (``(p, n)``): :mod:`gies.kernels.ranks` (the counts of
-    ``numpy.searchsorted``, with a table per column built once per fitted object)."""
+    ``columns`` (``(p, n)``), by the table-narrowed search of :mod:`gies.kernels.ranks`
+    (the counts of ``numpy.searchsorted``; the tables are built once per fitted object)."""
 
     columns: np.ndarray
 
     @functools.cached_property
-    def _tables(self) -> dict[tuple[int, bool], tuple[float, float, np.ndarray]]:
-        from gies.kernels.ranks import count_table
+    def _tables(self) -> dict[bool, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        from gies.kernels.ranks import tables
 
-        return {(j, strict): count_table(self.columns[j], strict=strict)
-                for j in range(self.columns.shape[0]) for strict in (False, True)}
+        return {strict: tables(self.columns, strict=strict) for strict in (False, True)}
 
     def count(self, j: int, v: np.ndarray, *, strict: bool) -> np.ndarray:
         """The number of reference values of variable ``j`` below (``strict``) or at most
         each value of ``v`` (no NaN)."""
         from gies.kernels.ranks import counts
 
-        col = self.columns[j]
-        low, step, table = self._tables[(j, strict)]
-        v = np.ascontiguousarray(v, dtype=col.dtype)
-        out = np.empty(v.shape[0], dtype=np.int64)
-        counts(col, low, step, table, v, strict, out)
+        lows, steps, tabs = self._tables[strict]
+        out = np.empty(np.shape(v)[0], dtype=np.int64)
+        counts(self.columns[j], lows[j], steps[j], tabs[j],
+               np.ascontiguousarray(v, dtype=np.float64), strict, out)
         return out
 
 
@@ -287,27 +285,40 @@ class BioclimFitted(_Ranked, Fitted):
     columns: np.ndarray
     tails: tuple[str, ...]
 
-    def _predict(self, x):
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The per-variable scores (``(m, p)``, 0 outside the range a tail checks) of cells
+        ``x`` without NaN, from NumPy arrays: the definition :meth:`_predict`'s compiled
+        pass is tested against."""
         n = self.columns.shape[1]
-        score = np.ones(x.shape[0])
+        out = np.empty(x.shape)
         for j, tail in enumerate(self.tails):
             col, v = self.columns[j], x[:, j]
             below = self.count(j, v, strict=True)
             ties = self.count(j, v, strict=False) - below
             r = (below + 0.5 * ties) / n
             if tail == "both":
-                s = np.where(r > 0.5, 1.0 - r, r) * 2
+                sj = np.where(r > 0.5, 1.0 - r, r) * 2
             elif tail == "high":
-                s = np.where(r < 0.5, 1.0, 2 * (1.0 - r))
+                sj = np.where(r < 0.5, 1.0, 2 * (1.0 - r))
             else:
-                s = np.where(r > 0.5, 1.0, 2 * r)
+                sj = np.where(r > 0.5, 1.0, 2 * r)
             outside = np.zeros(v.shape, dtype=bool)
             if tail != "high":
                 outside |= v < col[0]
             if tail != "low":
                 outside |= v > col[-1]
-            score = np.minimum(score, np.where(outside, 0.0, s))
-        return {"similarity_bioclim": score.astype(np.float32)}
+            out[:, j] = np.where(outside, 0.0, sj)
+        return out
+
+    def _predict(self, x):
+        from gies.kernels.ranks import bioclim_cells
+
+        lt, le = self._tables[True], self._tables[False]
+        out = np.empty(x.shape[0])
+        bioclim_cells(self.columns, *lt, *le,
+                      np.array([TAILS.index(t) for t in self.tails], dtype=np.int64),
+                      np.ascontiguousarray(x, dtype=np.float64), out)
+        return {"similarity_bioclim": out.astype(np.float32)}
 
     def _describe(self):
         return {"n_reference": int(self.columns.shape[1]),
@@ -382,7 +393,9 @@ class MessFitted(_Ranked, Fitted):
     columns: np.ndarray
 
     def similarities(self, x: np.ndarray) -> np.ndarray:
-        """The per-variable similarities ``S`` (``(m, p)``, %) of cells ``x`` without NaN."""
+        """The per-variable similarities ``S`` (``(m, p)``, %) of cells ``x`` without NaN,
+        from NumPy arrays: the definition :meth:`_predict`'s compiled pass (their minimum
+        and argmin) is tested against."""
         n = self.columns.shape[1]
         out = np.empty(x.shape)
         for j in range(x.shape[1]):
@@ -396,9 +409,13 @@ class MessFitted(_Ranked, Fitted):
         return out
 
     def _predict(self, x):
-        s = self.similarities(x)
-        return {"mess": s.min(axis=1).astype(np.float32),
-                "mess_variable": (np.argmin(s, axis=1) + 1).astype(np.uint8)}
+        from gies.kernels.ranks import mess_cells
+
+        out = np.empty(x.shape[0])
+        arg = np.empty(x.shape[0], dtype=np.uint8)
+        mess_cells(self.columns, *self._tables[False], np.ascontiguousarray(x, dtype=np.float64),
+                   out, arg)
+        return {"mess": out.astype(np.float32), "mess_variable": arg}
 
     def _describe(self):
         return {"n_reference": int(self.columns.shape[1]),
