@@ -44,6 +44,7 @@ from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.stream import write_windows
 from gies.io.tables import write_tables
 from gies.kernels import warm
+from gies.methods.registry import SEASONAL
 from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
 from gies.publish import context_from_manifest, publish
 from gies.resources import release_freed_memory
@@ -640,7 +641,10 @@ def _manifest(pl: Plan, model: Model, quality: QualityReport, messages: list[str
         "species": p.profile.species, "limit_set": cfg.product.limit_set,
         "method": ls.method, "source": p.profile.sources.get(ls.source, ls.source),
         "overrides": cfg.product.overrides,
-        "limits_used": {f: p.factors[f].limits for f in used}}
+        "limits_used": {**({k: p.seasonal.params[k] for k in SEASONAL[p.seasonal.model]
+                            .extra.get("limits", ()) if k in p.seasonal.params}
+                           if p.seasonal is not None else {}),
+                        **{f: p.factors[f].limits for f in used}}}
     origin = None if model.origin is None else dict(model.origin.fit.info)
     return Manifest(
         pipeline=cfg.name,

@@ -82,10 +82,10 @@ def check_pipeline(cfg: Pipeline, y: LoadedYaml, profile: Profile | None) -> tup
                for p in problems):
         out.factors = resolve_factors(cfg, profile, ls, pyaml, scoring_ok=not scoring)
         problems += _factor_dry_runs(out.factors, pyaml)
-    seasonal = _seasonal(cfg, ls)
+    seasonal = _seasonal(cfg, ls, profile)
     problems += seasonal
     if cfg.seasonal and not seasonal:
-        out.seasonal = resolve_seasonal(cfg, ls, pyaml)
+        out.seasonal = resolve_seasonal(cfg, ls, pyaml, profile)
         problem = _seasonal_dry_run(out.seasonal)
         if problem:
             problems.append(Problem(("seasonal",), problem))
@@ -266,11 +266,21 @@ def _scoring(cfg: Pipeline) -> list[Problem]:
 
 
 # -- seasonal model ----------------------------------------------------------------------------
-def _seasonal(cfg: Pipeline, ls: LimitSet) -> list[Problem]:
+def _seasonal(cfg: Pipeline, ls: LimitSet, profile: Profile) -> list[Problem]:
+    from gies.config.resolve import seasonal_units
+
     s = cfg.seasonal
     if s is None:
         return []
     problems = []
+    for key, target in seasonal_units(profile).items():
+        name = getattr(s, key)
+        if name in cfg.layers:
+            try:
+                conversion(cfg.layers[name].units, target)
+            except UnitError as exc:
+                problems.append(Problem(("layers", name, "units"), (
+                    f"seasonal.{key}: the seasonal model's limits are in {target}: {exc}")))
     for key in ("tavg", "prec", "tmin"):
         name = getattr(s, key)
         if name is None:

@@ -82,7 +82,9 @@ class FactorPlan:
 @dataclass(frozen=True)
 class SeasonalPlan:
     """The seasonal model, resolved: ``model`` of :data:`~gies.methods.registry.SEASONAL`,
-    its monthly input layers and its keyword parameters (limits from the limit set)."""
+    its monthly input layers, its keyword parameters (limits from the limit set) and the
+    units its limits are in, per input (``tavg``, ``prec``, ``tmin``: the units of the
+    profile's temperature and rainfall factors), into which the layers are converted."""
 
     model: str
     tavg: str
@@ -90,6 +92,7 @@ class SeasonalPlan:
     tmin: str | None
     params: Mapping[str, Any]
     origin: Origin
+    units: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,8 +218,23 @@ def resolve_factors(cfg: Pipeline, profile: Profile, ls: LimitSet,
     return out
 
 
-def resolve_seasonal(cfg: Pipeline, ls: LimitSet, profile_yaml: LoadedYaml | None
-                     ) -> SeasonalPlan | None:
+#: The profile factor whose units each input of a seasonal model takes.
+SEASONAL_INPUT_FACTOR = {"tavg": "temperature", "tmin": "temperature", "prec": "rainfall"}
+
+
+def seasonal_units(profile: Profile) -> dict[str, str]:
+    """The units the seasonal model's inputs are scored in (those of the profile's
+    temperature and rainfall factors; °C and mm when the profile does not say)."""
+    default = {"temperature": "degC", "rainfall": "mm"}
+    out = {}
+    for key, factor in SEASONAL_INPUT_FACTOR.items():
+        f = profile.factors.get(factor)
+        out[key] = (f.units if f is not None and f.units else None) or default[factor]
+    return out
+
+
+def resolve_seasonal(cfg: Pipeline, ls: LimitSet, profile_yaml: LoadedYaml | None,
+                     profile: Profile | None = None) -> SeasonalPlan | None:
     """The seasonal model with its parameters: the ``seasonal`` keys the model accepts and
     the limit-set limits it names (``limits``: e.g. temperature and rainfall)."""
     s = cfg.seasonal
@@ -232,8 +250,9 @@ def resolve_seasonal(cfg: Pipeline, ls: LimitSet, profile_yaml: LoadedYaml | Non
     for key in model.parameters:
         if key in type(s).model_fields and key not in ("model", "tavg", "prec", "tmin"):
             params[key] = getattr(s, key)
+    units = seasonal_units(profile) if profile is not None else {}
     return SeasonalPlan(model.name, s.tavg, s.prec, s.tmin, frozen(params),
-                        Origin(("seasonal",)))
+                        Origin(("seasonal",)), MappingProxyType(units))
 
 
 def resolve_combine(cfg: Pipeline, factors: Mapping[str, FactorPlan]) -> CombinePlan:

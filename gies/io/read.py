@@ -205,6 +205,9 @@ def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
         gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError and others
         raise LayerError(f"{key}: cannot read vector file {path}: {exc}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+        raise LayerError(f"{key}: {path} has no geometries (a table, not a vector layer): "
+                         "give a vector file (GeoPackage, shapefile, GeoJSON, ...)")
     if gdf.crs is None:
         raise LayerError(
             f"{key}: {path} has no coordinate reference system; add a .prj or save it with a CRS"

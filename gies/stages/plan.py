@@ -20,7 +20,13 @@ import geopandas as gpd
 from shapely.ops import unary_union
 
 from gies.config import LoadedPipeline, LayerSpec
-from gies.errors import ConfigError, GeometryRepairedWarning, GiesWarning, LayerError
+from gies.errors import (
+    ConfigError,
+    EmptyZoneWarning,
+    GeometryRepairedWarning,
+    GiesWarning,
+    LayerError,
+)
 from gies.grid import Grid
 from gies.io.read import RasterInfo, raster_info, read_vector
 from gies.methods.registry import DERIVATIONS
@@ -144,6 +150,14 @@ def _filter(gdf: gpd.GeoDataFrame, where: tuple, key: str) -> gpd.GeoDataFrame:
     return gdf[mask.fillna(False).astype(bool)]
 
 
+def _require_polygons(gdf: gpd.GeoDataFrame, key: str, path) -> None:
+    """Zones and the AOI are areas: points or lines (which cover no pixel) are an error."""
+    kinds = set(gdf.geometry.dropna().geom_type) - {"Polygon", "MultiPolygon"}
+    if kinds:
+        raise LayerError(f"{key}: {path} holds {', '.join(sorted(kinds))} geometries; "
+                         "zones and the AOI must be polygons")
+
+
 def _read_zones(pipeline: LoadedPipeline, name: str) -> tuple[gpd.GeoDataFrame, list[GiesWarning]]:
     spec = pipeline.config.zones[name]
     key = f"zones.{name}"
@@ -154,6 +168,7 @@ def _read_zones(pipeline: LoadedPipeline, name: str) -> tuple[gpd.GeoDataFrame, 
                 f"{key}.{label}: field {fld!r} not in {spec.path} "
                 f"(fields: {', '.join(map(str, zones.columns.drop('geometry')))})"
             )
+    _require_polygons(zones, key, spec.path)
     ids = zones[spec.id_field]
     if ids.isna().any():
         raise LayerError(f"{key}.id_field: {spec.id_field!r} is empty for "
@@ -166,6 +181,12 @@ def _read_zones(pipeline: LoadedPipeline, name: str) -> tuple[gpd.GeoDataFrame, 
         )
     invalid = int((~zones.geometry.is_valid & zones.geometry.notna()).sum())
     found = []
+    empty = zones.geometry.isna() | zones.geometry.is_empty
+    if empty.any():
+        names = [str(v) for v in zones.loc[empty, spec.id_field]]
+        found.append(EmptyZoneWarning(
+            f"{key}: {len(names)} zone(s) of {spec.path} have no geometry (rows kept with "
+            f"empty=True): {', '.join(names[:10])}{', ...' if len(names) > 10 else ''}"))
     if invalid:
         found.append(GeometryRepairedWarning(
             f"{key}: {invalid} invalid geometr{'y' if invalid == 1 else 'ies'} in "
@@ -265,6 +286,7 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         aoi = gpd.GeoDataFrame(geometry=[box(*cfg.aoi.bounds)], crs=cfg.aoi.crs)
     else:
         aoi = read_vector(pipeline.resolve(cfg.aoi.path), layer=cfg.aoi.layer, key="aoi")
+        _require_polygons(aoi, "aoi", cfg.aoi.path)
     found: list[GiesWarning] = []
     zones = {}
     for name in cfg.zones:

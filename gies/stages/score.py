@@ -59,11 +59,21 @@ def score_factor(layer: xr.DataArray, fp: FactorPlan) -> tuple[xr.DataArray, xr.
     return score, classes, unmatched
 
 
-def score_seasonal(layers: Mapping[str, xr.DataArray], sp: SeasonalPlan
+def score_seasonal(layers: Mapping[str, xr.DataArray], sp: SeasonalPlan,
+                   layer_units: Mapping[str, str] | None = None
                    ) -> tuple[xr.DataArray, xr.DataArray, dict]:
-    """``(score, best start month, info)`` of the seasonal model on the monthly layers."""
-    tmin = layers[sp.tmin] if sp.tmin else None
-    score, best = SEASONAL[sp.model](layers[sp.tavg], prec=layers[sp.prec], tmin=tmin,
+    """``(score, best start month, info)`` of the seasonal model on the monthly layers,
+    each converted from its declared units (``layer_units``) to those of the model's limits
+    (``sp.units``)."""
+    def given(key: str):
+        name = getattr(sp, key)
+        if name is None:
+            return None
+        if layer_units is None or key not in sp.units:
+            return layers[name]
+        return to_units(layers[name], src=layer_units[name], dst=sp.units[key])
+
+    score, best = SEASONAL[sp.model](given("tavg"), prec=given("prec"), tmin=given("tmin"),
                                      **sp.params)
     info = {"duration_months": score.attrs.get("duration_months"),
             "basis": score.attrs.get("basis")}
@@ -83,7 +93,7 @@ def score_factors(layers: Mapping[str, xr.DataArray], factors: Mapping[str, Fact
     scores, classes, unmatched = {}, {}, {}
     best, info = None, {}
     if seasonal is not None:
-        s, best, sinfo = score_seasonal(layers, seasonal)
+        s, best, sinfo = score_seasonal(layers, seasonal, layer_units)
         scores[SEASONAL_FACTOR] = s
         info["seasonal"] = sinfo
     for name in kept:

@@ -161,6 +161,24 @@ def invalid_geoms(tmp):
     return zones_file(tmp, fn)
 
 
+def point_zones(tmp):
+    return zones_file(tmp, lambda z: z.set_geometry(z.geometry.representative_point()))
+
+
+def null_geometry_zone(tmp):
+    def fn(z):
+        z = z.copy()
+        z.loc[z.index[3], "geometry"] = None
+        return z
+    return zones_file(tmp, fn)
+
+
+def csv_table(tmp: Path) -> Path:
+    p = tmp / "regions.csv"
+    p.write_text("iso_3166_2,name\nSN-TH,Thies\n", encoding="utf-8")
+    return p
+
+
 def profile_with(tmp: Path, old: str, new: str) -> Path:
     text = (REPO / "gies/data/products/sorghum.yaml").read_text(encoding="utf-8")
     assert old in text, old
@@ -399,6 +417,13 @@ CASES: list[Case] = [
          sub("id_field: iso_3166_2", "id_field: iso"), ("zones.regions.id_field", "'iso'")),
     Case("zones-duplicate-ids", "error", "duplicate zone ids",
          with_file(dup_ids, "ne10m_admin1_SEN.geojson"), ("zones.regions.id_field", "not unique")),
+    Case("zones-not-polygons", "error", "zones that are points (they cover no pixel)",
+         with_file(point_zones, "ne10m_admin1_SEN.geojson"), ("zones.regions", "Point", "polygons")),
+    Case("zones-csv-table", "error", "a CSV table given as zones",
+         with_file(csv_table, "ne10m_admin1_SEN.geojson"), ("zones.regions", "no geometries")),
+    Case("zones-null-geometry", "warning", "a zone without geometry (kept, flagged empty, named)",
+         with_file(null_geometry_zone, "ne10m_admin1_SEN.geojson"), ("have no geometry",),
+         command="run"),
     Case("zones-invalid-geometry", "warning", "a self-crossing polygon, repaired",
          with_file(invalid_geoms, "ne10m_admin1_SEN.geojson"), ("invalid geometr",), command="run"),
     Case("zones-outside", "warning", "zones that fall outside the AOI (kept, flagged empty)",

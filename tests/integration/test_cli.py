@@ -118,6 +118,20 @@ def test_products_and_inspect(capsys):
     assert capsys.readouterr().err.strip() == "gies: error: no-such-file.tif: file not found"
 
 
+def test_inspect_a_csv_table_is_one_message(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n")
+    assert main(["inspect", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no geometries" in err and "Traceback" not in err
+
+
+def test_products_list_into_a_closed_pipe_exits_quietly(tmp_path):
+    r = subprocess.run(f"{sys.executable} -m gies products list | head -1", shell=True,
+                       capture_output=True, text=True)
+    assert r.stdout.count("\n") == 1 and "Error" not in r.stderr, r.stderr
+
+
 def test_console_script_runs_senegal(tmp_path):
     text = (REPO / "pipelines/senegal-sorghum.yaml").read_text().replace("../", f"{REPO}/")
     text = text.replace(f"dir: {REPO}/outputs", f"dir: {tmp_path}")

@@ -1,9 +1,13 @@
 """End to end: the Senegal sorghum pipeline (monthly climate, geographic grid)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
 from pyproj import Geod
+
+REPO = Path(__file__).resolve().parents[2]
 
 SEN = "data/sample/senegal/"
 
@@ -66,3 +70,40 @@ def test_regions_clipped_to_tile(senegal):
     # the regions cover the land part of the tile: less than the tile, more than its valid land
     a = senegal.aoi_summary.iloc[0]
     assert a["area_ha"] - a["nodata_ha"] * 1.2 < z["area_ha"].sum() < a["area_ha"]
+
+
+@pytest.mark.slow
+def test_seasonal_inputs_are_converted_from_their_declared_units(run_pipeline, shipped, tmp_path):
+    """Monthly rainfall stored in cm and declared so scores exactly as the mm file; the same
+    file declared in cm without rescaling (ten times the rain) does not."""
+    import numpy as np
+    import rasterio
+
+    src = REPO / "data" / "sample" / "senegal" / "pr.tif"
+    with rasterio.open(src) as ds:
+        prof, data = ds.profile, ds.read()
+    cm = tmp_path / "pr_cm.tif"
+    with rasterio.open(cm, "w", **prof) as dst:
+        dst.write((data / 10).astype(prof["dtype"]))
+    base = shipped("senegal-sorghum-seasonal")
+    in_cm = run_pipeline("senegal-sorghum-seasonal.yaml",
+                         layers={"prec": {"path": str(cm), "units": "cm"}})
+    as_cm = run_pipeline("senegal-sorghum-seasonal.yaml", layers={"prec": {"units": "cm"}})
+
+    def score(result):
+        with rasterio.open(result.output_dir / "suitability.tif") as ds:
+            return ds.read(1)
+
+    np.testing.assert_allclose(score(in_cm), score(base), atol=1e-6, equal_nan=True)
+    assert not np.allclose(score(as_cm), score(base), equal_nan=True)
+    limits = base.manifest["product"]["limits_used"]
+    assert {"temperature", "rainfall", "ph"} <= set(limits)
+
+
+def test_seasonal_input_in_units_of_another_quantity_is_refused():
+    import gies
+    from gies.errors import ConfigError
+
+    p = gies.load_pipeline(REPO / "pipelines" / "senegal-sorghum-seasonal.yaml")
+    with pytest.raises(ConfigError, match=r"layers\.prec\.units: seasonal\.prec: .*in mm"):
+        p.replace(layers={"prec": {"units": "degC"}})
