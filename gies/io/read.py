@@ -41,6 +41,42 @@ class RasterInfo:
     descriptions: tuple[str | None, ...]
 
 
+def _check_path(path: Path, key: str) -> None:
+    """An existing path, or one message naming ``key`` and what is wrong: not found, a
+    symbolic link that loops or points nowhere."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            raise LayerError(f"{key}: {path} is a symbolic link that loops back on itself; "
+                             "point it at the file") from None
+        except OSError:
+            raise LayerError(f"{key}: {path} is a symbolic link to {path.readlink()}, which "
+                             "does not exist") from None
+    if not path.exists():
+        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+
+
+def _folder(path: Path, key: str) -> LayerError | None:
+    """The message for a folder GDAL cannot open as a dataset (folders it can open, such as
+    an ESRI grid or a FileGDB, are read)."""
+    if path.is_dir():
+        return LayerError(f"{key}: {path} is a folder, not a file GDAL can read: give the "
+                          "path of the file inside it")
+    return None
+
+
+def _georeferenced(ds, path: Path, key: str) -> None:
+    """A raster without a geotransform (GDAL's identity default, no GCPs) cannot be placed
+    on the grid: one message, not a grid of 1 × 1 "units"."""
+    from affine import Affine
+
+    if ds.transform == Affine.identity() and not ds.gcps[0] and not ds.rpcs:
+        raise LayerError(f"{key}: {path} has no georeferencing (no geotransform"
+                         f"{'' if ds.crs is None else ', although it has a CRS'}); "
+                         "georeference it (e.g. gdal_translate -a_ullr) or export it again")
+
+
 def _declared_grid(ds, path: Path, key: str, crs) -> Grid:
     """The file's grid; ``crs`` (declared in the pipeline) supplies a missing CRS and must
     agree with the file's when both exist."""
@@ -77,10 +113,10 @@ def raster_info(path: Path, *, key: str, crs=None) -> RasterInfo:
     file has none (otherwise a file without CRS is an error), checked against the file's
     when it has one.
     """
-    if not path.exists():
-        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    _check_path(path, key)
     try:
         with rasterio.open(path) as ds:
+            _georeferenced(ds, path, key)
             return RasterInfo(
                 path=path,
                 grid=_declared_grid(ds, path, key, crs),
@@ -92,7 +128,7 @@ def raster_info(path: Path, *, key: str, crs=None) -> RasterInfo:
                 descriptions=tuple(ds.descriptions),
             )
     except RasterioIOError as exc:
-        raise LayerError(f"{key}: cannot read raster {path}: {exc}") from None
+        raise _folder(path, key) or LayerError(f"{key}: cannot read raster {path}: {exc}") from None
     except ValueError as exc:
         raise LayerError(f"{key}: unusable raster {path}: {exc}") from None
 
@@ -199,12 +235,12 @@ def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
     """Read a vector file; errors name the key and say what to do."""
     import geopandas as gpd
 
-    if not path.exists():
-        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    _check_path(path, key)
     try:
         gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError and others
-        raise LayerError(f"{key}: cannot read vector file {path}: {exc}") from None
+        raise _folder(path, key) or LayerError(
+            f"{key}: cannot read vector file {path}: {exc}") from None
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
         raise LayerError(f"{key}: {path} has no geometries (a table, not a vector layer): "
                          "give a vector file (GeoPackage, shapefile, GeoJSON, ...)")
@@ -230,8 +266,7 @@ def read_points(path: Path, *, key: str, x: str | None = None, y: str | None = N
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
-    if not path.exists():
-        raise LayerError(f"{key}: file not found: {path} (check the path in the pipeline file)")
+    _check_path(path, key)
     if path.suffix.lower() in (".csv", ".txt"):
         try:
             df = pd.read_csv(path)

@@ -161,6 +161,26 @@ def invalid_geoms(tmp):
     return zones_file(tmp, fn)
 
 
+def folder_layer(tmp: Path) -> Path:
+    p = tmp / "ph.tif"
+    p.mkdir()
+    (p / "readme.txt").write_text("a folder named like a raster\n")
+    return p
+
+
+def looping_link(tmp: Path) -> Path:
+    a, b = tmp / "ph.tif", tmp / "other.tif"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    return a
+
+
+def no_geotransform(tmp: Path) -> Path:
+    from affine import Affine
+
+    return _rewrite(tmp, "ph.tif", lambda d: d, transform=Affine.identity())
+
+
 def point_zones(tmp):
     return zones_file(tmp, lambda z: z.set_geometry(z.geometry.representative_point()))
 
@@ -417,6 +437,12 @@ CASES: list[Case] = [
          sub("id_field: iso_3166_2", "id_field: iso"), ("zones.regions.id_field", "'iso'")),
     Case("zones-duplicate-ids", "error", "duplicate zone ids",
          with_file(dup_ids, "ne10m_admin1_SEN.geojson"), ("zones.regions.id_field", "not unique")),
+    Case("layer-is-folder", "error", "a layer path that is a folder",
+         with_file(folder_layer, "ph.tif"), ("layers.ph", "is a folder")),
+    Case("layer-symlink-loop", "error", "a layer path that is a symbolic link looping on itself",
+         with_file(looping_link, "ph.tif"), ("layers.ph", "loops back")),
+    Case("raster-no-geotransform", "error", "a raster with a CRS but no geotransform",
+         with_file(no_geotransform, "ph.tif"), ("layers.ph", "no georeferencing")),
     Case("zones-not-polygons", "error", "zones that are points (they cover no pixel)",
          with_file(point_zones, "ne10m_admin1_SEN.geojson"), ("zones.regions", "Point", "polygons")),
     Case("zones-csv-table", "error", "a CSV table given as zones",
