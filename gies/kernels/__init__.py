@@ -23,9 +23,10 @@ import contextvars
 import functools
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-__all__ = ["jit", "Kernel", "python_mode", "warm"]
+__all__ = ["jit", "Kernel", "python_mode", "warm", "numba_cache_ready"]
 
 _PYTHON = contextvars.ContextVar("gies_kernels_python", default=False)
 
@@ -38,6 +39,52 @@ def python_mode() -> Iterator[None]:
         yield
     finally:
         _PYTHON.reset(token)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in ``folder`` (made if missing)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def numba_cache_ready() -> str | None:
+    """Make sure numba can cache compiled kernels before it first compiles one.
+
+    numba caches beside the source (``gies/kernels/__pycache__``), else in the user's cache
+    folder (``$XDG_CACHE_HOME/numba`` or ``~/.cache/numba``); with neither writable (an
+    installed package and no writable home: a service account, ``docker run -u``) every
+    ``cache=True`` kernel would fail to compile ("no locator available"). Then
+    ``NUMBA_CACHE_DIR`` is set to a folder of the system's temporary directory (per user),
+    which changes where machine code is kept, never what it computes. Returns the folder
+    set, or ``None`` when numba's own locations (or a ``NUMBA_CACHE_DIR`` the user set) are
+    used."""
+    import os
+    import sys
+    import tempfile
+
+    with _CACHE_LOCK:
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            return None
+        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        if _writable(Path(__file__).parent / "__pycache__") or _writable(Path(home) / "numba"):
+            return None
+        uid = os.getuid() if hasattr(os, "getuid") else "user"
+        folder = Path(tempfile.gettempdir()) / f"gies-numba-cache-{uid}"
+        if not _writable(folder):
+            folder = Path(tempfile.mkdtemp(prefix="gies-numba-cache-"))
+        os.environ["NUMBA_CACHE_DIR"] = str(folder)
+        if "numba" in sys.modules:  # numba read its configuration already
+            sys.modules["numba"].config.CACHE_DIR = str(folder)
+        return str(folder)
 
 
 class Kernel:
@@ -55,6 +102,7 @@ class Kernel:
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
+                    numba_cache_ready()
                     import numba
 
                     self._compiled = numba.njit(**self.options)(self.py_func)

@@ -19,7 +19,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from gies.kernels import numba_cache_ready
+
+numba_cache_ready()  # before numba: a cache folder it can write
+from numba import njit  # noqa: E402
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

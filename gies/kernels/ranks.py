@@ -14,8 +14,12 @@ call each other); :mod:`gies.methods.similarity` imports it only when it predict
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from gies.kernels import numba_cache_ready
+
+numba_cache_ready()  # before numba: a cache folder it can write
+import numba  # noqa: E402
 
 __all__ = ["count_table", "tables", "counts", "mess_cells", "bioclim_cells"]
 

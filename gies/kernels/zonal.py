@@ -3,7 +3,10 @@ over its cells (definitions in :mod:`gies.stages.zonal`). Imported on first use 
 
 from __future__ import annotations
 
-from numba import njit
+from gies.kernels import numba_cache_ready
+
+numba_cache_ready()  # before numba: a cache folder it can write
+from numba import njit  # noqa: E402
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
