@@ -170,11 +170,11 @@ def coverage_problem(
         raise LayerError(f"{result.message}: no overlap at all (check the file and the AOI)")
     share = result.valid if result.valid is not None else result.extent
     if share < minimum:
-        text = (f"{result.message}; cells outside become no data "
-                "(set coverage: warn to accept a partial layer)")
         if mode == "require":
-            raise LayerError(text)
-        return CoverageWarning(text)
+            raise LayerError(f"{result.message}; cells outside become no data (set coverage: "
+                             "warn to accept a partial layer)")
+        return CoverageWarning(f"{result.message}; cells outside are no data (accepted: "
+                               "coverage: warn)")
     return None
 
 

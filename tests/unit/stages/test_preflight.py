@@ -101,10 +101,13 @@ def test_coverage_full_partial_none():
     c = coverage(layer, half, aoi_crs=grid.crs, layer_name="layers.t")
     assert c.extent == pytest.approx(0.5, abs=0.01)
     assert "layers.t" in c.message and "layer bounds" in c.message and "AOI bounds" in c.message
-    with pytest.raises(LayerError, match="layers.t: the layer covers 5"):
+    with pytest.raises(LayerError, match="layers.t: the layer covers 5.*set coverage: warn"):
         check_coverage(c, mode="require")
-    with pytest.warns(DataQualityWarning, match="layers.t"):
+    with pytest.warns(DataQualityWarning, match="layers.t") as seen:
         check_coverage(c, mode="warn")
+    # already accepted: the warning does not tell to set what is set
+    assert "set coverage" not in str(seen[0].message)
+    assert "accepted: coverage: warn" in str(seen[0].message)
     none = coverage(layer, ops.transform(to, box(110, -2, 111, -1)), aoi_crs=grid.crs,
                     layer_name="layers.t")
     with pytest.raises(LayerError, match="layers.t.*no overlap"):
