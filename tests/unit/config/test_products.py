@@ -102,7 +102,7 @@ def test_class_limits_allows_shared_ends_and_same_class_overlap():
     [{"S1": ["20-30"], "S2": ["25"]}, {"S1": [">35"], "N": ["40"]}, {"S2": ["<10"], "S3": ["0"]}],
 )
 def test_class_limits_rejects_single_value_inside_other_class(mapping):
-    # (was a bug before a6009fb: zero-width overlaps passed the check)
+    # a single value inside another class's range is a zero-width overlap, still an overlap
     with pytest.raises(ProfileError, match="overlap"):
         ClassLimits.from_mapping(mapping, where="factor_x")
 

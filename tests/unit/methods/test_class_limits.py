@@ -214,7 +214,7 @@ def test_class_limits_dask_identical_and_lazy():
 
 
 def test_class_limits_infinite_values_take_open_range_class():
-    # (was a bug before a6009fb: inf - inf = NaN distance gave class 0)
+    # +inf and -inf take the class of the open range on their side (inf - inf is no distance)
     c, u = class_limits_classes(_row([math.inf, -math.inf]), limits=DEPTH)
     assert c.values.tolist() == [[1, 4]]
     assert u.values.tolist() == [[False, False]]
@@ -251,7 +251,7 @@ def test_on_limit_with_float32_exact_limits_works():
 
 
 def test_on_limit_with_decimal_limits_on_float32_layer():
-    # (was a bug before a6009fb: float32 cells compared in float64 with decimal limits)
+    # float32 cells are compared with decimal limits in the layer's own precision
     # nitrogen 0.2 % and 0.1 %, organic carbon 1.2 %: on the limit -> worse class
     assert _classes([0.2, 0.1], NITROGEN, "worse")[0] == [2, 3]
     assert _classes([1.2], OC, "worse")[0] == [2]
@@ -263,7 +263,7 @@ def test_on_limit_with_decimal_limits_on_float32_layer():
 
 
 def test_trapezoid_decimal_limit_on_float32_layer():
-    # (was a bug before a6009fb: float32 0.7 < float64 0.7 gave 0.99999994)
+    # a float32 value on a decimal limit is on the limit (float32(0.7) is not below 0.7)
     assert _scores([0.7], limits=(0.5, 0.7, 1.0, 1.2))[0] == 1.0
     assert _scores([0.1, 1.2], limits=(0.1, 0.7, 1.0, 1.2)).tolist() == [0.0, 0.0]
 
