@@ -299,10 +299,9 @@ class ClusterExecutor:
                  for k in zones.extra_classes}
         scores = {f: open_output(folder / f"score_{f}.tif", grid, chunk=chunk)
                   for f in zones.factor_scores}
-        origin = {k: (open_output(folder / f"{file}.tif", grid, chunk=chunk), codes)
-                  for k, (file, codes) in ((k, (("agreement" if zones.requirements else "similar"),
-                                                 codes))
-                                           for k, (_, codes) in zones.origin_classes.items())}
+        cut = "agreement.tif" if zones.requirements else "similar.tif"  # the written layer
+        origin = {k: (open_output(folder / cut, grid, chunk=chunk), codes)
+                  for k, (_, codes) in zones.origin_classes.items()}
         sums = zones.sums(opened, scores, extra, origin)
         sums.compute()
         return totals, sums
@@ -444,40 +443,17 @@ def _origin(ctx: RunContext, pl: Plan, layers, inside, model: Model, executor) -
     aoi_min, aoi_max = sample.aoi_min, sample.aoi_max
     rows, cols, bg_vals = sample.rows, sample.cols, sample.values
     ref_vals = sample.reference
-    ok = np.isfinite(ref_vals).all(axis=1)
-    report = dict(ref.report)
-    found = []
-    if report["kind"] == "points":
-        nodata = [i for g, good in zip(ref.point_ids, ok) if not good for i in g]
-        report["on_nodata"] = nodata
-        report["reference_cells"] = int(ok.sum())
-        if report["duplicates"]:
-            found.append(og.OriginWarning(
-                f"origin.points: {report['duplicates']} of {report['records']} records share "
-                f"a grid cell with another one: {report['cells']} distinct cells are used"))
-        for key, what in (("outside_grid", "outside the grid"), ("outside_aoi", "outside the AOI"),
-                          ("on_nodata", "on cells without a value of every variable")):
-            ids = report[key]
-            if ids:
-                found.append(og.OriginWarning(
-                    f"origin.points: {len(ids)} record(s) {what}, left out: "
-                    f"{', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''}"))
-    else:
-        report["on_nodata_cells"] = int((~ok).sum())
-        report["reference_cells"] = int(ok.sum())
+    ok, report, found = og.reference_found(ref, ref_vals)
     ctx.warn(found)
-    t = pl.grid.transform
-
-    def centres(r, c):
-        return np.column_stack([t.c + (np.asarray(c) + 0.5) * t.a, t.f + (np.asarray(r) + 0.5) * t.e])
-
     from gies.area import areas_at
 
     bg_w = areas_at(pl.grid, rows, cols)
     fit = og.fit_origin(cfg, names, categorical, ref_values=ref_vals[ok],
-                        ref_weights=ref.weights[ok], ref_xy=centres(ref.rows[ok], ref.cols[ok]),
+                        ref_weights=ref.weights[ok],
+                        ref_xy=og.cell_centres(pl.grid, ref.rows[ok], ref.cols[ok]),
                         bg_values=bg_vals.reshape(-1, len(names)), bg_weights=bg_w,
-                        bg_xy=centres(rows, cols), aoi_min=aoi_min, aoi_max=aoi_max,
+                        bg_xy=og.cell_centres(pl.grid, rows, cols), aoi_min=aoi_min,
+                        aoi_max=aoi_max,
                         report=report, warn=lambda w: ctx.warn([w]))
     suitable = ()
     if model.has_requirements:

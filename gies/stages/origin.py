@@ -51,6 +51,7 @@ from gies.grid import Grid, assert_on_grid
 
 __all__ = ["samples_table", "OriginWarning", "AGREEMENT", "SIMILAR", "ReferenceCells", "OriginFit",
            "OriginLayers", "Samples", "SamplePass", "variable_stack", "reference_cells",
+           "reference_found", "cell_centres",
            "fingerprint", "fit_origin", "origin_layers", "PERCENTILES"]
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -348,6 +349,40 @@ def _point_cells(grid: Grid, pts, inside_geom, *, max_samples: int, seed: int) -
               "edge_rule": "a point on a cell edge belongs to the cell to its right (east) "
                            "and below (south): col = floor((x - x0)/dx), row = floor((y - y0)/dy)"}
     return ReferenceCells(rows, cols, areas, MappingProxyType(report), groups)
+
+
+def reference_found(ref: ReferenceCells, values: np.ndarray
+                    ) -> tuple[np.ndarray, dict[str, Any], list[OriginWarning]]:
+    """What the reference cells' values say: the cells with a value of every variable
+    (``ok``), the report completed (points on no data by id, cells kept) and the warnings
+    (duplicate records; records outside the grid, outside the AOI or on no data, by id)."""
+    ok = np.isfinite(values).all(axis=1)
+    report = dict(ref.report)
+    report["reference_cells"] = int(ok.sum())
+    found: list[OriginWarning] = []
+    if report["kind"] != "points":
+        report["on_nodata_cells"] = int((~ok).sum())
+        return ok, report, found
+    report["on_nodata"] = [i for g, good in zip(ref.point_ids, ok) if not good for i in g]
+    if report["duplicates"]:
+        found.append(OriginWarning(
+            f"origin.points: {report['duplicates']} of {report['records']} records share a "
+            f"grid cell with another one: {report['cells']} distinct cells are used"))
+    for key, what in (("outside_grid", "outside the grid"), ("outside_aoi", "outside the AOI"),
+                      ("on_nodata", "on cells without a value of every variable")):
+        ids = report[key]
+        if ids:
+            found.append(OriginWarning(
+                f"origin.points: {len(ids)} record(s) {what}, left out: "
+                f"{', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''}"))
+    return ok, report, found
+
+
+def cell_centres(grid: Grid, rows, cols) -> np.ndarray:
+    """``(n, 2)`` coordinates (grid CRS) of the centres of cells ``(rows, cols)``."""
+    t = grid.transform
+    return np.column_stack([t.c + (np.asarray(cols) + 0.5) * t.a,
+                            t.f + (np.asarray(rows) + 0.5) * t.e])
 
 
 # -- fingerprint -----------------------------------------------------------------------------------------

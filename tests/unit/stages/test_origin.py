@@ -189,3 +189,22 @@ def test_agreement_codes_by_hand():
     no_req = og.origin_layers(fit, stack, inside=inside)
     assert no_req.agreement.values[1, 1] == 1 and no_req.agreement.values[3, 0] == 2
     assert dict(no_req.agreement_codes) == og.SIMILAR
+
+
+def test_reference_found_names_records_on_no_data_and_warns():
+    pts = gpd.GeoDataFrame({"point_id": ["a", "b", "c", "d"]}, geometry=[
+        Point(150, 350), Point(160, 340), Point(250, 250), Point(900, 50)], crs=GRID.crs)
+    ref = og.reference_cells(GRID, pts, box(0, 0, 600, 400), kind="points", max_samples=10,
+                             seed=1)
+    values = np.array([[1.0, 2.0], [np.nan, 2.0]])  # the second cell has no value
+    ok, report, found = og.reference_found(ref, values)
+    assert ok.tolist() == [True, False] and report["reference_cells"] == 1
+    assert report["on_nodata"] == ["c"]
+    text = " | ".join(map(str, found))
+    assert "1 of 4 records share a grid cell" in text and "outside the grid, left out: d" in text
+    assert "on cells without a value of every variable, left out: c" in text
+
+
+def test_cell_centres():
+    xy = og.cell_centres(GRID, np.array([0, 3]), np.array([0, 5]))
+    assert xy.tolist() == [[50.0, 350.0], [550.0, 50.0]]
