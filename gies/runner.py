@@ -52,8 +52,8 @@ from gies.stages.constrain import aoi_mask
 from gies.stages.harmonise import harmonise
 from gies.stages.model import Model, build_model
 from gies.stages.plan import Plan, plan
-from gies.stages.preflight import check_data
-from gies.stages.quality import CellCounts, QualityReport, after_pass, decide
+from gies.stages.preflight import check_data, nodata_among_values
+from gies.stages.quality import CellCounts, QualityReport, after_pass, decide, nodata_shares
 from gies.grid import WARP_TILE
 from gies.stages.warp import WARP_TOLERANCE
 from gies.stages.zonal import ZoneSums, zone_tables, zones_table
@@ -509,6 +509,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     counted.update({f"valid_{f}": s for f, s in model.factor_scores.items()})
     if model.excluded is not None and model.has_requirements:
         counted["excluded"] = model.excluded & (model.classes != OUTSIDE)
+    if model.has_requirements:
+        counted["aoi"] = model.classes != OUTSIDE
     with ctx.timed("compute+write rasters, zone sums"):
         try:
             totals, sums = executor.write(pl.grid, outputs + store.outputs(), counted, zones,
@@ -521,7 +523,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
                 raise
             raise ExportError(f"outputs.dir: cannot write the result: {exc}") from None
         found, excluded = after_pass(totals, pl.pipeline.factors, list(model.factor_scores))
-        ctx.warn(found)
+        shares, more = _nodata_shares(pl, totals, list(model.factor_scores), quality)
+        ctx.warn(found + more)
     store.commit()
     info = dict(model.info)
     if excluded is not None:
@@ -538,6 +541,9 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
             _write_origin(stage, pl, model.origin.fit)
     manifest = _manifest(pl, model, quality, ctx.messages, factor_codes, digests, info)
     manifest.processing = {"chunk": pl.chunk, **executor.resources()}
+    if shares:
+        manifest.quality = {**manifest.quality,
+                            "nodata_in_aoi": {k: v.manifest() for k, v in shares.items()}}
     manifest.cache = store.manifest(cfg.processing.layer_cache)
     mdata = manifest.to_json()
     if cfg.outputs.publish:
@@ -555,6 +561,39 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     return RunResult(out_root / cfg.name, aoi.wide, {k: v.wide for k, v in results.items()},
                      tuple(ctx.messages), manifest.timings_s, quality.manifest(),
                      manifest.to_json())
+
+
+def _nodata_shares(pl: Plan, totals: Mapping[str, int], scored: list[str],
+                   quality: QualityReport):
+    """:func:`gies.stages.quality.nodata_shares` of the scored factors' layers (the seasonal
+    model's inputs together, as ``tavg+prec``), with each file's nodata value."""
+    if "aoi" not in totals:
+        return {}, []
+    by_layer: dict[str, list[str]] = {}
+    files: dict[str, Any] = {}
+    for f in scored:
+        if f in pl.pipeline.factors:
+            names = [pl.pipeline.factors[f].layer]
+        else:
+            sp = pl.pipeline.seasonal
+            names = [n for n in (sp.tavg, sp.prec, sp.tmin) if n]
+        key = "+".join(names)
+        by_layer.setdefault(key, []).append(f)
+        files[key] = pl.layers[names[0]]
+    nodata = {k: (lp.spec.nodata if lp.spec.nodata is not None else lp.info.nodata)
+              for k, lp in files.items()}
+    nodata = {k: (None if v is None or np.isnan(v) else float(v)) for k, v in nodata.items()}
+
+    def near(key: str, value: float) -> str:
+        lp = files[key]
+        return nodata_among_values(lp.info, value, band=list(lp.bands)[0], key=lp.key)
+
+    checked = {k: int(v.get("no_reading", 0)) + int(v.get("implausible", 0))
+               for k, v in quality.layers.items()}
+    return nodata_shares(totals, {k: tuple(v) for k, v in by_layer.items()}, nodata,
+                         limit=pl.config.quality.nodata_above, near_valid=near,
+                         checked=checked, drop_limit=pl.config.quality.drop_factor_above,
+                         partial=frozenset(k for k, lp in files.items() if lp.spec.coverage == "warn"))
 
 
 # -- inputs, cache keys, manifest -------------------------------------------------------------------------

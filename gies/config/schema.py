@@ -426,13 +426,21 @@ class OutputSpec(_Model):
 
 
 class QualitySpec(_Model):
-    """What to do with a factor whose layer lost many cells to unit and plausibility checks."""
+    """What to do with a factor whose layer lost many cells to unit and plausibility checks,
+    and with a layer that is no data over much of the AOI."""
 
     drop_factor_above: float = Field(
         0.5, ge=0, le=1,
         description="share of a layer's valid cells set to no data by quality checks above "
         "which the factors using it are dropped (with a warning) instead of turning the "
         "cells into no data; 1 never drops",
+    )
+    nodata_above: float = Field(
+        0.5, ge=0, le=1,
+        description="share of the AOI's cells on which a scored factor's layer is no data "
+        "above which the run stops (a wrong nodata tag, e.g. 0 on a layer where 0 is a real "
+        "value, looks like this); cells set to no data by the unit and plausibility checks "
+        "count too; a factor dropped under drop_factor_above is not checked; 1 never stops",
     )
 
 

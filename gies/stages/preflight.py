@@ -24,7 +24,7 @@ from gies.grid import Grid, lon_arc
 from gies.units import PLAUSIBLE_QUANTITIES, conversion, parse_unit
 
 __all__ = ["Coverage", "coverage", "coverage_problem", "check_coverage", "Plausibility",
-           "check_plausible", "check_data"]
+           "check_plausible", "check_data", "nodata_among_values"]
 
 
 # -- coverage --------------------------------------------------------------------------------
@@ -305,6 +305,35 @@ def check_plausible(
         f"(expected {lo:g}..{hi:g}){hint or '; check the units and nodata of the file'}"
     )
 
+
+
+def nodata_among_values(info, value: float, *, band: int = 1, key: str = "layer") -> str:
+    """A sentence saying that the nodata ``value`` of a raster looks like real data, or "".
+
+    From a decimated read (:func:`gies.io.read.read_sample`) with the value not masked: it
+    looks like data when it lies within one range width (at least 1) of the robust range
+    (0.5–99.5 percentiles) of the other values (0 beside dry-month counts 1..3), unlike a
+    sentinel far from them (−9999 beside temperatures of 20..30). The sentence gives its
+    share of the sampled cells.
+    """
+    from gies.io.read import read_sample
+
+    try:
+        raw, _ = read_sample(info, band=band, nodata=math.nan, key=key)
+    except LayerError:
+        return ""
+    s, o = info.scales[band - 1], info.offsets[band - 1]
+    v = raw[np.isfinite(raw)]
+    tagged = np.isclose(v, value * s + o, rtol=1e-6, atol=0)
+    rest = v[~tagged]
+    if not tagged.any() or not rest.size:
+        return ""
+    lo, hi = (float(x) for x in np.percentile(rest, [0.5, 99.5]))
+    pad = max(hi - lo, 1.0)
+    if not lo - pad <= value * s + o <= hi + pad:
+        return ""
+    return (f"{tagged.mean():.0%} of the file's sampled cells hold it, and its other values are "
+            f"{lo:.4g}..{hi:.4g}: it may be a real value rather than a no-data marker")
 
 
 # -- sampled checks of a plan -------------------------------------------------------------------

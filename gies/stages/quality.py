@@ -5,14 +5,15 @@ Before the model is built, :func:`decide` turns the quality counts of the harmon
 layer lost more than ``quality.drop_factor_above`` of its valid cells is dropped (with a
 warning); otherwise those cells become no data. During the pass that writes the outputs,
 :class:`CellCounts` counts cells (valid cells per factor, cells matched by no class range,
-excluded cells); :func:`after_pass` turns those counts into warnings and errors. Pure
-functions of counts: they return new values and warnings, and modify nothing.
+excluded cells, cells of the AOI); :func:`after_pass` turns those counts into warnings and
+errors, and :func:`nodata_shares` checks how much of the AOI each scored layer leaves without
+data. Pure functions of counts: they return new values and warnings, and modify nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -23,7 +24,7 @@ import xarray as xr
 from gies.errors import DataError, DataQualityWarning, FactorDroppedWarning, GiesWarning, UnmatchedValueWarning
 from gies.methods.registry import CURVES
 
-__all__ = ["QualityReport", "decide", "CellCounts", "after_pass"]
+__all__ = ["QualityReport", "decide", "CellCounts", "after_pass", "NodataShare", "nodata_shares"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +170,113 @@ def after_pass(totals: Mapping[str, int], factors: Mapping, scores: Sequence[str
                 "nearest range (see docs/design.md)"))
     excluded = int(totals["excluded"]) if "excluded" in totals else None
     return found, excluded
+
+
+@dataclass(frozen=True)
+class NodataShare:
+    """How much of the AOI one layer leaves without data: ``cells`` of the AOI's ``aoi``
+    cells (``share`` = cells / aoi), the ``factors`` scored from it and the nodata value of
+    its file (``nodata``, ``None`` when it has none)."""
+
+    layer: str
+    factors: tuple[str, ...]
+    cells: int
+    aoi: int
+    nodata: float | None
+
+    @property
+    def share(self) -> float:
+        return self.cells / self.aoi if self.aoi else 0.0
+
+    def manifest(self) -> dict:
+        return {"nodata_cells": self.cells, "aoi_cells": self.aoi,
+                "nodata_share": round(self.share, 6), "file_nodata": self.nodata}
+
+
+#: A layer warns when its no-data share exceeds the median share of the other layers by more
+#: than this (a share of the AOI, so 0.1 = 10 percentage points).
+NODATA_MARGIN = 0.10
+
+
+def nodata_shares(totals: Mapping[str, int], layers: Mapping[str, tuple[str, ...]],
+                  nodata: Mapping[str, float | None], *, limit: float,
+                  near_valid: Callable[[str, float], str] | None = None,
+                  checked: Mapping[str, int] | None = None, drop_limit: float | None = None,
+                  partial: frozenset[str] = frozenset(),
+                  ) -> tuple[dict[str, NodataShare], list[GiesWarning]]:
+    """The no-data share of each scored layer inside the AOI, with a warning or an error.
+
+    For layer L scored by factors F (``layers``: L -> F), ``cells`` = aoi − max_f valid_f,
+    where ``valid_f`` (``totals['valid_<f>']``) counts the AOI cells with a score of f and
+    ``aoi`` (``totals['aoi']``) the AOI's cells: the AOI cells on which L has no value, from
+    its file's nodata or from the unit and plausibility checks. Then
+
+    * share(L) > ``limit`` (``quality.nodata_above``): :class:`~gies.errors.DataError`
+      naming every such layer, its file's nodata value and what to do;
+    * share(L) > median(share of the other layers) + :data:`NODATA_MARGIN`: a
+      :class:`~gies.errors.DataQualityWarning` naming the layer, both shares and the
+      file's nodata value (with one layer there is nothing to compare with).
+
+    ``near_valid(layer, value)`` may return a sentence saying that the nodata value lies
+    among the layer's valid values (a wrong nodata tag: 0 on a count of dry months), or "".
+    ``checked`` (layer -> cells the unit and plausibility checks set to no data, counted by
+    :func:`decide`) lets the error say that those cells count too, and that a higher
+    ``quality.drop_factor_above`` (``drop_limit``) is what kept the factor: such a layer
+    stops the run here unless ``nodata_above`` is raised as well. Layers in ``partial`` were
+    declared ``coverage: warn`` (a layer known to cover part of the AOI): above the limit they
+    are warned about instead of stopping the run.
+    Returns ``(shares by layer, warnings)``.
+    """
+    aoi = int(totals.get("aoi", 0))
+    shares = {}
+    for layer, factors in layers.items():
+        valid = max(int(totals[f"valid_{f}"]) for f in factors)
+        shares[layer] = NodataShare(layer, tuple(factors), max(aoi - valid, 0), aoi,
+                                    nodata.get(layer))
+    if not aoi:
+        return shares, []
+
+    def value(s: NodataShare) -> str:
+        if s.nodata is None:
+            return "its file has no nodata value"
+        note = near_valid(s.layer, s.nodata) if near_valid is not None else ""
+        return f"its file's nodata value is {s.nodata:g}" + (f" ({note})" if note else "")
+
+    def what(s: NodataShare) -> str:
+        return (f"layers.{s.layer}: no data on {s.share:.1%} of the AOI "
+                f"({s.cells:,} of {s.aoi:,} cells; factor(s) {', '.join(s.factors)})")
+
+    def checks(s: NodataShare) -> str:
+        n = int((checked or {}).get(s.layer, 0))
+        if not n:
+            return ""
+        kept = f", kept by quality.drop_factor_above = {drop_limit:g}" if drop_limit is not None else ""
+        return (f"; {n:,} cells of the grid were set to no data by its unit/plausibility "
+                f"checks{kept}")
+
+    over = [s for s in shares.values() if s.share > limit and s.layer not in partial]
+    if over:
+        raise DataError("; ".join(
+            f"{what(s)}, above quality.nodata_above = {limit:g}{checks(s)}; {value(s)}"
+            + (": if that value is real data, declare the file's true nodata value with "
+               f"layers.{s.layer}.nodata (a value that never occurs, e.g. -9999, when it has "
+               "none)" if s.nodata is not None else "")
+            + "; if the gaps are real, raise quality.nodata_above" for s in over))
+    found: list[GiesWarning] = []
+    for s in shares.values():
+        if s.share > limit:  # a partial layer, accepted
+            found.append(DataQualityWarning(
+                f"{what(s)}, above quality.nodata_above = {limit:g}; accepted: "
+                f"layers.{s.layer}.coverage: warn"))
+            continue
+        others = [o.share for o in shares.values() if o.layer != s.layer]
+        if not others:
+            continue
+        median = float(np.median(others))
+        if s.share > median + NODATA_MARGIN:
+            found.append(DataQualityWarning(
+                f"{what(s)}, against a median of {median:.1%} for the other layers; "
+                f"{value(s)}" + (": if that value is real data, declare the file's true "
+                                 f"nodata value with layers.{s.layer}.nodata"
+                                 if s.nodata is not None else "")))
+    return shares, found

@@ -100,6 +100,20 @@ def all_nodata(tmp: Path) -> Path:
     return _rewrite(tmp, "ph.tif", lambda d: np.full_like(d, np.nan))
 
 
+def ph_whole_tagged(tmp: Path) -> Path:
+    """ph.tif in whole pH units (92 % of the tile is 6), tagged nodata = 6."""
+    return _rewrite(tmp, "ph.tif", lambda d: np.round(d), nodata=6.0)
+
+
+def ph_band_tagged(tmp: Path) -> Path:
+    """ph.tif whose northern third holds exactly 6.0, tagged nodata = 6."""
+    def fn(d):
+        d = d.copy()
+        d[:, :20, :] = 6.0
+        return d
+    return _rewrite(tmp, "ph.tif", fn, nodata=6.0)
+
+
 def ph_times_ten(tmp: Path) -> Path:
     return _rewrite(tmp, "ph.tif", lambda d: d * 10)
 
@@ -395,6 +409,15 @@ CASES: list[Case] = [
          with_file(all_nodata, "ph.tif"), ("layers.ph", "no valid cell")),
     Case("all-nodata-run", "error", "the same, found while running",
          with_file(all_nodata, "ph.tif"), ("layers.ph", "no valid cell"), command="run"),
+    Case("nodata-tag-common-value", "error",
+         "a nodata tag equal to a common valid value: no data on most of the AOI",
+         with_file(ph_whole_tagged, "ph.tif"),
+         ("layers.ph", "quality.nodata_above = 0.5", "nodata value is 6", "real value"),
+         command="run"),
+    Case("nodata-tag-some-cells", "warning",
+         "a nodata tag that blanks a third of the AOI, far more than the other layers",
+         with_file(ph_band_tagged, "ph.tif"),
+         ("layers.ph", "median", "nodata value is 6"), command="run"),
     Case("band-out-of-range", "error", "a band the file does not have",
          sub("    units: pH\n", "    units: pH\n    band: 3\n"), ("layers.ph", "band")),
     Case("derive-single-band", "error", "a monthly derivation on a single-band file",
@@ -408,7 +431,7 @@ CASES: list[Case] = [
          with_file(half_tile, "ph.tif"), ("layers.ph", "coverage: warn")),
     Case("partial-overlap-warn", "warning", "the same with coverage: warn",
          lambda t: with_file(half_tile, "ph.tif")(t).replace("plausible: [3, 10]", "plausible: [3, 10]\n    coverage: warn"),
-         ("layers.ph",), command="run"),
+         ("layers.ph", "accepted: layers.ph.coverage: warn"), command="run"),
     Case("unmapped-codes", "error", "a categorical layer with codes missing from the lookup table",
          lambda t: base(t).replace("  ph: {layer: ph}", "  ph: {layer: ph}\n  landcover: {layer: landcover, method: lookup, units: '1', params: {table: {10: 1.0, 20: 0.5}}}")
          .replace("layers:\n", f"layers:\n  landcover: {{path: {codes_raster(t)}, units: '1', kind: categorical}}\n"),

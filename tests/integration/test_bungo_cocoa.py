@@ -173,3 +173,36 @@ def test_subclasses_name_the_limiting_groups(bungo):
     n_slope = (lim == slope_code) & np.isin(sub, [k for k, v in table.items() if v.startswith("N")])
     assert n_slope.any()
     assert all("t" in table[int(v)] for v in np.unique(sub[n_slope]))
+
+
+def test_nodata_tag_on_a_common_value_stops_the_run(bungo, run_pipeline, tmp_path):
+    # 0 is a real count of dry months on most of the regency; tagged as nodata it blanks 81 %
+    import gies
+    from gies.errors import DataError
+
+    p = gies.load_pipeline("pipelines/bungo-cocoa.yaml").replace(
+        layers={"dry_months": {"nodata": 0}})
+    with pytest.raises(DataError) as e:
+        gies.run(p, output_root=tmp_path)
+    text = str(e.value)
+    assert text.startswith("layers.dry_months: no data on 81.2% of the AOI (377,205 of 464,540 cells")
+    assert "quality.nodata_above = 0.5" in text and "nodata value is 0 (81% of" in text
+    assert not (tmp_path / "bungo-cocoa").exists()
+    # raised above it, the run warns, and the manifest records every scored layer's share
+    r = run_pipeline("bungo-cocoa.yaml", layers={"dry_months": {"nodata": 0}},
+                     quality={"nodata_above": 0.9})
+    warned = [m for m in r.warnings if "no data on" in m]
+    assert len(warned) == 1 and warned[0].startswith("layers.dry_months: no data on 81.2%")
+    assert "median of" in warned[0]
+    shares = r.manifest["quality"]["nodata_in_aoi"]
+    assert shares["dry_months"]["nodata_share"] == pytest.approx(0.812, abs=5e-4)
+    assert shares["dry_months"]["file_nodata"] == 0
+
+
+def test_shipped_bungo_records_nodata_shares_without_warning(bungo):
+    m = json.loads((bungo.output_dir / "manifest.json").read_text())
+    shares = m["quality"]["nodata_in_aoi"]
+    assert set(shares) >= {"temperature", "dry_months", "slope", "humidity"}
+    assert "organic_carbon" not in shares  # dropped by the quality checks: not scored
+    assert shares["dry_months"]["nodata_share"] < 0.05
+    assert not [w for w in m["warnings"] if "no data on" in w]

@@ -20,9 +20,11 @@ PIPELINES = sorted(p.stem for p in (REF.parents[1] / "pipelines").glob("*.yaml")
 #: product profiles are named, and found on the profile search path (``product.profile``,
 #: ``product.search_path``); the seasonal model is named (``seasonal.model``); the suitable
 #: classes default to the class scheme's (``zonal.suitable`` null unless the pipeline sets it);
-#: the origin analysis's sections (``origin``, ``similarity``, ``model``: null unless set).
+#: the origin analysis's sections (``origin``, ``similarity``, ``model``: null unless set); the
+#: no-data share of the AOI per scored layer (``quality.nodata_above``, ``quality.nodata_in_aoi``).
 DOCUMENTED = ["config.product.profile", "config.product.search_path", "config.seasonal.model",
-              "config.zonal.suitable", "config.origin", "config.similarity", "config.model"]
+              "config.zonal.suitable", "config.origin", "config.similarity", "config.model",
+              "config.quality.nodata_above", "quality.nodata_in_aoi"]
 
 
 def test_every_shipped_pipeline_has_a_reference():

@@ -181,3 +181,39 @@ def test_utm_areas_match_equal_area_and_geodesic():
     laea_area = shapely.ops.transform(to_laea, geo_region).area
     assert utm_total == pytest.approx(laea_area, rel=5e-4)
     assert utm_total == pytest.approx(geod_area, rel=5e-4)
+
+
+def _raster(tmp_path, data, nodata):
+    import rasterio
+    from affine import Affine
+
+    path = tmp_path / "layer.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0],
+                       count=1, dtype=data.dtype, crs="EPSG:4326", nodata=nodata,
+                       transform=Affine(0.1, 0, 0, 0, -0.1, 1)) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def test_a_nodata_value_among_the_valid_values_is_named(tmp_path):
+    from gies.io.read import raster_info
+    from gies.stages.preflight import nodata_among_values
+
+    # dry months: 0 on 80 of 100 cells, 1..3 elsewhere, and the file says nodata = 0
+    d = np.zeros((10, 10), dtype="float32")
+    d[8:, :] = np.tile([1, 2, 3, 1, 2, 3, 1, 2, 3, 3], (2, 1))
+    note = nodata_among_values(raster_info(_raster(tmp_path, d, 0.0), key="layers.x"), 0.0)
+    assert note.startswith("80% of the file's sampled cells hold it")
+    assert "other values are 1..3" in note
+
+
+def test_a_sentinel_far_from_the_values_is_not_named(tmp_path):
+    from gies.io.read import raster_info
+    from gies.stages.preflight import nodata_among_values
+
+    d = np.full((10, 10), 25.0, dtype="float32")
+    d[:, :5] = 21.0
+    d[0, 0] = -9999.0
+    assert nodata_among_values(raster_info(_raster(tmp_path, d, -9999.0), key="layers.x"), -9999.0) == ""
+    # and a value that no cell holds says nothing either
+    assert nodata_among_values(raster_info(_raster(tmp_path, d, 23.0), key="layers.x"), 23.0) == ""
