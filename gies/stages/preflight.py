@@ -288,17 +288,7 @@ def check_plausible(
     res = Plausibility(layer_name, quantity, (smin, smax), (lo, hi), units, int(v.size))
     if lo_t <= smin and smax <= hi_t:
         return res
-    hint = ""
-    fixes = [f for f in _FIXES if f[1] == 0.0 or quantity == "temperature"]
-    if quantity == "temperature":  # Kelvin readings first: CHELSA stores K×10
-        fixes.sort(key=lambda f: f[1] == 0.0)
-    for sc, off, label in fixes:
-        a2, b2 = smin * sc + off, smax * sc + off
-        if lo_t <= a2 and b2 <= hi_t:
-            hint = (f"; with {label} they would be {a2:.4g}..{b2:.4g}: declare "
-                    f"scale: {sc:g}" + (f", offset: {off:g}" if off else "")
-                    + " (or the units the file is really in)")
-            break
+    hint = _sentinel_hint(v, lo_t, hi_t) or _readings_hint(smin, smax, lo_t, hi_t, quantity)
     raise UnitError(
         f"{layer_name}: values {smin:.4g}..{smax:.4g} (0.5-99.5 percentiles of "
         f"{v.size} sampled cells) are implausible for {quantity} in {units} "
@@ -334,6 +324,46 @@ def nodata_among_values(info, value: float, *, band: int = 1, key: str = "layer"
         return ""
     return (f"{tagged.mean():.0%} of the file's sampled cells hold it, and its other values are "
             f"{lo:.4g}..{hi:.4g}: it may be a real value rather than a no-data marker")
+
+
+def _readings_hint(smin: float, smax: float, lo: float, hi: float, quantity: str) -> str:
+    """Every reading of :data:`_FIXES` that brings ``smin..smax`` inside ``lo..hi``, listed
+    (a ×10 temperature of 258..281 is 25.8..28.1 °C read ×10 and −15.4..7.85 °C read in K: the
+    file's documentation decides), or ""."""
+    fits = []
+    for sc, off, label in _FIXES:
+        if off and quantity != "temperature":
+            continue
+        a, b = smin * sc + off, smax * sc + off
+        if lo <= a and b <= hi:
+            fits.append(f"with {label} they would be {a:.4g}..{b:.4g}: declare scale: {sc:g}"
+                        + (f", offset: {off:g}" if off else ""))
+    if not fits:
+        return ""
+    head = "; " if len(fits) == 1 else "; every reading that fits: "
+    return head + "; ".join(fits) + " (or the units the file is really in)"
+
+
+def _sentinel_hint(v: np.ndarray, lo: float, hi: float) -> str:
+    """A nodata suggestion when one value outside ``lo..hi`` holds nine in ten of the
+    sampled cells out of range and the other values are plausible without it (an undeclared
+    −9999), or ""."""
+    out = v[(v < lo) | (v > hi)]
+    if not out.size:
+        return ""
+    vals, counts = np.unique(out, return_counts=True)
+    top = float(vals[np.argmax(counts)])
+    if counts.max() < 0.9 * out.size:
+        return ""
+    rest = v[v != top]
+    if not rest.size:
+        return ""
+    a, b = (float(x) for x in np.percentile(rest, [0.5, 99.5]))
+    if not (lo <= a and b <= hi):
+        return ""
+    return (f"; one value, {top:.6g}, holds {counts.max() / v.size:.1%} of the sampled cells "
+            f"and the others are {a:.4g}..{b:.4g}: it looks like an undeclared no-data "
+            f"marker: declare nodata: {top:.6g}")
 
 
 # -- sampled checks of a plan -------------------------------------------------------------------

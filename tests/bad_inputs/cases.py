@@ -114,6 +114,13 @@ def ph_band_tagged(tmp: Path) -> Path:
     return _rewrite(tmp, "ph.tif", fn, nodata=6.0)
 
 
+def _sentinel(d):
+    """The first three rows (5 % of the tile) set to -9999, without a nodata tag."""
+    d = d.copy()
+    d[:, :3, :] = -9999
+    return d
+
+
 def ph_times_ten(tmp: Path) -> Path:
     return _rewrite(tmp, "ph.tif", lambda d: d * 10)
 
@@ -427,6 +434,10 @@ CASES: list[Case] = [
     Case("temperature-times-ten", "error", "temperature stored ×10 (WorldClim 1.4 style) declared as °C",
          with_file(lambda t: _rewrite(t, "ta.tif", lambda d: d * 10), "ta.tif"),
          ("layers.temperature", "implausible", "declare scale")),
+    Case("temperature-undeclared-sentinel", "error",
+         "temperature with an undeclared -9999 no-data marker on some cells",
+         with_file(lambda t: _rewrite(t, "ta.tif", _sentinel), "ta.tif"),
+         ("layers.temperature", "implausible", "declare nodata: -9999")),
     Case("partial-overlap", "error", "a layer covering only part of the AOI (coverage: require)",
          with_file(half_tile, "ph.tif"), ("layers.ph", "coverage: warn")),
     Case("partial-overlap-warn", "warning", "the same with coverage: warn",

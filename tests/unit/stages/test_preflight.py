@@ -217,3 +217,39 @@ def test_a_sentinel_far_from_the_values_is_not_named(tmp_path):
     assert nodata_among_values(raster_info(_raster(tmp_path, d, -9999.0), key="layers.x"), -9999.0) == ""
     # and a value that no cell holds says nothing either
     assert nodata_among_values(raster_info(_raster(tmp_path, d, 23.0), key="layers.x"), 23.0) == ""
+
+
+def test_plausibility_lists_every_reading_that_fits():
+    # 25.8..28.1 °C stored ×10 (robust range 258.1..280.9): read ×10 it is 25.81..28.09, read
+    # in K it is -15.03..7.735; ×100 and ×1000 give temperatures too: all four are named, in
+    # the order of _FIXES, and the Kelvin reading no longer wins alone
+    v = np.linspace(258.0, 281.0, 200)
+    with pytest.raises(UnitError) as e:
+        check_plausible(v, units="degC", layer_name="layers.tavg")
+    text = str(e.value)
+    assert "every reading that fits: with scale 0.1 (stored ×10) they would be 25.81..28.09: " \
+           "declare scale: 0.1; with scale 0.01 (stored ×100) they would be 2.581..2.809: " \
+           "declare scale: 0.01; with offset -273.15 (stored in K) they would be " \
+           "-15.03..7.735: declare scale: 1, offset: -273.15; with scale 0.001" in text
+    assert "K×10" not in text  # 258 K×10 is -247 °C
+    # a single reading is given alone
+    with pytest.raises(UnitError) as e:
+        check_plausible(np.array([45.0, 55.0, 70.0]), quantity="ph", layer_name="layers.ph")
+    assert "every reading" not in str(e.value) and "declare scale: 0.1" in str(e.value)
+
+
+def test_plausibility_suggests_nodata_for_one_extreme_value():
+    # temperatures 20..30 with an undeclared -9999 on 5 % of the cells: not "scale 0.001"
+    v = np.concatenate([np.linspace(20.0, 30.0, 190), np.full(10, -9999.0)])
+    with pytest.raises(UnitError) as e:
+        check_plausible(v, units="degC", layer_name="layers.tavg")
+    text = str(e.value)
+    assert "one value, -9999, holds 5.0% of the sampled cells and the others are " \
+           "20.05..29.95" in text
+    assert text.endswith("declare nodata: -9999")
+    assert "scale: 0.001" not in text
+    # two different extremes are not one marker: the readings are tried instead
+    v2 = np.concatenate([np.linspace(20.0, 30.0, 180), np.full(10, -9999.0), np.full(10, 9999.0)])
+    with pytest.raises(UnitError) as e:
+        check_plausible(v2, units="degC", layer_name="layers.tavg")
+    assert "nodata" not in str(e.value).split("implausible")[1]
