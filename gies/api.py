@@ -81,9 +81,10 @@ def validate(pipeline: str | Path | LoadedPipeline) -> Report:
         pl = plan(p)
     except GiesError as exc:
         return Report(source, tuple(str(exc).splitlines()), pipeline=p, error=exc)
-    problems = check_data(pl)
+    problems, accepted = check_data(pl)
     error = LayerError("\n".join(problems)) if problems else None
-    return Report(source, tuple(problems), tuple(str(w) for w in pl.warnings), p, pl, error)
+    return Report(source, tuple(problems), tuple(str(w) for w in (*pl.warnings, *accepted)), p,
+                  pl, error)
 
 
 def build(pipeline: str | Path | LoadedPipeline):

@@ -99,6 +99,11 @@ class CoverageWarning(DataQualityWarning):
     """A layer covers only part of the AOI (``coverage: warn``): the rest is no data."""
 
 
+class ImplausibleAcceptedWarning(DataQualityWarning):
+    """A layer's values fail the plausibility check and were accepted after review
+    (``accept_implausible: true``)."""
+
+
 class FactorDroppedWarning(DataQualityWarning):
     """A factor was dropped: too many of its layer's cells failed the quality checks."""
 

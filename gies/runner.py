@@ -345,10 +345,10 @@ def run(pipeline, *, progress: Progress | None = None, output_root: str | Path |
         p = pipeline if isinstance(pipeline, LoadedPipeline) else load_pipeline(pipeline)
     with ctx.timed("plan"):
         pl = plan(p)
-        problems = check_data(pl)
+        problems, accepted = check_data(pl)
         if problems:
             raise LayerError("\n".join(problems))
-    ctx.warn(pl.warnings)
+    ctx.warn(pl.warnings + tuple(accepted))
     release_freed_memory()  # the planning reads
     if address:
         executor: Any = ClusterExecutor.connect(address)
@@ -586,7 +586,8 @@ def _nodata_shares(pl: Plan, totals: Mapping[str, int], scored: list[str],
 
     def near(key: str, value: float) -> str:
         lp = files[key]
-        return nodata_among_values(lp.info, value, band=list(lp.bands)[0], key=lp.key)
+        return nodata_among_values(lp.info, value, band=list(lp.bands)[0], key=lp.key,
+                                   aoi=pl.aoi)
 
     checked = {k: int(v.get("no_reading", 0)) + int(v.get("implausible", 0))
                for k, v in quality.layers.items()}

@@ -170,6 +170,10 @@ class LayerSpec(_Model):
     quantity: str | None = Field(
         None, description="physical quantity for the plausibility check (e.g. rainfall_annual)"
     )
+    accept_implausible: bool = Field(
+        False, description="after review, accept values that fail the plausibility check of "
+        "the layer's quantity (a warning, recorded in the manifest, instead of an error)"
+    )
     depth_mean: DepthMeanSpec | None = None
     monthly: bool = Field(False, description="keep all 12 bands (for the seasonal model)")
 

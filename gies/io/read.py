@@ -312,13 +312,14 @@ def read_points(path: Path, *, key: str, x: str | None = None, y: str | None = N
                             crs=gdf.crs)
 
 
-def _decimate_by_strips(ds, band: int, out_r: int, out_c: int) -> np.ndarray:
+def _decimate_by_strips(ds, band: int, out_r: int, out_c: int, window=None) -> np.ndarray:
     """Nearest-neighbour decimation (the cells at ``floor((i + ½)·rows/out_r)``, as GDAL's
     decimated read) of a file without overviews, one strip of block rows at a time: every
     block is decoded once and only one strip is held. GDAL's own decimated read kept every
     decoded block in its cache (0.7 GB for a 382 Mpx DEM); with a small cache it decoded
     each block again for every sampled row (10× slower)."""
-    rows, cols = ds.height, ds.width
+    (wr0, wr1), (wc0, wc1) = window if window is not None else ((0, ds.height), (0, ds.width))
+    rows, cols = wr1 - wr0, wc1 - wc0
     ri = np.minimum(((np.arange(out_r) + 0.5) * rows / out_r).astype(np.int64), rows - 1)
     ci = np.minimum(((np.arange(out_c) + 0.5) * cols / out_c).astype(np.int64), cols - 1)
     bh = ds.block_shapes[band - 1][0]
@@ -330,33 +331,38 @@ def _decimate_by_strips(ds, band: int, out_r: int, out_c: int) -> np.ndarray:
         sel = np.flatnonzero((ri >= r0) & (ri < r1))
         if sel.size == 0:
             continue
-        strip = ds.read(band, window=((r0, r1), (0, cols)))
+        strip = ds.read(band, window=((wr0 + r0, wr0 + r1), (wc0, wc1)))
         out[sel] = strip[ri[sel] - r0][:, ci]
     return out
 
 
 def read_sample(
     info: RasterInfo, *, band: int = 1, max_pixels: int = 250_000, nodata: float | None = None,
-    key: str = "layer",
+    key: str = "layer", window: tuple[tuple[int, int], tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, Grid]:
     """A cheap decimated read of one band for checks (coverage, plausibility): float64 with
-    NaN for nodata, the file's scale/offset applied, and the coarse grid it lies on.
+    NaN for nodata (``nodata=nan`` masks nothing), the file's scale/offset applied, and the
+    coarse grid it lies on. ``window`` (``((row0, row1), (col0, col1))``) reads a part of the
+    file (the cells under an AOI) instead of the whole.
 
     GDAL reads from overviews when the file has them (``out_shape`` decimation, nearest), so
     the cost is about ``max_pixels`` cells whatever the file's size.
     """
     from affine import Affine
 
-    rows, cols = info.grid.shape
+    (r0, r1), (c0, c1) = window if window is not None else ((0, info.grid.shape[0]),
+                                                            (0, info.grid.shape[1]))
+    rows, cols = r1 - r0, c1 - c0
     f = max(1.0, float(np.sqrt(rows * cols / max_pixels)))
     out_r, out_c = max(1, int(rows / f)), max(1, int(cols / f))
     try:
         # (the cache is set before the file is opened: rasterio restores it on exit only then)
         with block_cache(64), rasterio.open(info.path) as ds:
             if f == 1.0 or ds.overviews(band):
-                arr = ds.read(band, out_shape=(out_r, out_c)).astype(np.float64)
+                arr = ds.read(band, out_shape=(out_r, out_c),
+                              window=((r0, r1), (c0, c1))).astype(np.float64)
             else:
-                arr = _decimate_by_strips(ds, band, out_r, out_c)
+                arr = _decimate_by_strips(ds, band, out_r, out_c, window=((r0, r1), (c0, c1)))
     except RasterioIOError as exc:
         raise LayerError(f"{key}: cannot read raster {info.path}: {exc}") from None
     fill = nodata if nodata is not None else info.nodata
@@ -367,7 +373,7 @@ def read_sample(
             arr[np.isclose(arr, fill, rtol=1e-6, atol=0)] = np.nan
     s, o = info.scales[band - 1], info.offsets[band - 1]
     arr = arr * s + o
-    t = info.grid.transform
+    t = info.grid.transform * Affine.translation(c0, r0)
     g = Grid(info.grid.crs, Affine(t.a * cols / out_c, 0, t.c, 0, t.e * rows / out_r, t.f),
              (out_r, out_c))
     return arr, g

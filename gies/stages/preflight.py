@@ -19,12 +19,12 @@ from typing import Any, Literal
 import numpy as np
 from pyproj import CRS, Transformer
 
-from gies.errors import CoverageWarning, LayerError, UnitError
+from gies.errors import CoverageWarning, ImplausibleAcceptedWarning, LayerError, UnitError
 from gies.grid import Grid, lon_arc
 from gies.units import PLAUSIBLE_QUANTITIES, conversion, parse_unit
 
 __all__ = ["Coverage", "coverage", "coverage_problem", "check_coverage", "Plausibility",
-           "check_plausible", "check_data", "nodata_among_values"]
+           "check_plausible", "check_data", "aoi_sample", "nodata_among_values"]
 
 
 # -- coverage --------------------------------------------------------------------------------
@@ -297,19 +297,57 @@ def check_plausible(
 
 
 
-def nodata_among_values(info, value: float, *, band: int = 1, key: str = "layer") -> str:
+def aoi_sample(info, aoi, *, band: int = 1, nodata: float | None = None, key: str = "layer",
+               max_pixels: int = 250_000) -> np.ndarray:
+    """A decimated read (:func:`gies.io.read.read_sample`) of the cells of a raster under the
+    AOI: the window of the AOI's bounds in the file's CRS, about ``max_pixels`` cells, with
+    NaN on the sampled cells that the AOI (a GeoDataFrame, reprojected to the file's CRS)
+    does not touch. Without an AOI, or when the AOI lies off the file, the whole file.
+    """
+    import rasterio.features
+    import rasterio.windows
+
+    from gies.io.read import read_sample
+
+    window = None
+    geom = None
+    if aoi is not None and len(aoi):
+        try:
+            in_file = aoi.to_crs(info.grid.crs).geometry
+        except Exception:  # noqa: BLE001 - an AOI PROJ cannot reproject: sample the file
+            in_file = None
+        if in_file is not None and np.isfinite(in_file.total_bounds).all():
+            rows, cols = info.grid.shape
+            w = rasterio.windows.from_bounds(*in_file.total_bounds,
+                                             transform=info.grid.transform)
+            r0, c0 = max(int(math.floor(w.row_off)), 0), max(int(math.floor(w.col_off)), 0)
+            r1 = min(int(math.ceil(w.row_off + w.height)), rows)
+            c1 = min(int(math.ceil(w.col_off + w.width)), cols)
+            if r1 > r0 and c1 > c0:
+                window, geom = ((r0, r1), (c0, c1)), list(in_file)
+    arr, g = read_sample(info, band=band, nodata=nodata, key=key, window=window,
+                         max_pixels=max_pixels)
+    if geom is not None:
+        touched = rasterio.features.rasterize(
+            ((x, 1) for x in geom if x is not None and not x.is_empty), out_shape=g.shape,
+            transform=g.transform, all_touched=True, dtype="uint8")
+        arr[touched == 0] = np.nan
+    return arr
+
+
+def nodata_among_values(info, value: float, *, band: int = 1, key: str = "layer",
+                        aoi=None) -> str:
     """A sentence saying that the nodata ``value`` of a raster looks like real data, or "".
 
-    From a decimated read (:func:`gies.io.read.read_sample`) with the value not masked: it
+    From a decimated read of the cells under ``aoi`` (:func:`aoi_sample`) with the value not
+    masked: it
     looks like data when it lies within one range width (at least 1) of the robust range
     (0.5–99.5 percentiles) of the other values (0 beside dry-month counts 1..3), unlike a
     sentinel far from them (−9999 beside temperatures of 20..30). The sentence gives its
     share of the sampled cells.
     """
-    from gies.io.read import read_sample
-
     try:
-        raw, _ = read_sample(info, band=band, nodata=math.nan, key=key)
+        raw = aoi_sample(info, aoi, band=band, nodata=math.nan, key=key)
     except LayerError:
         return ""
     s, o = info.scales[band - 1], info.offsets[band - 1]
@@ -322,7 +360,7 @@ def nodata_among_values(info, value: float, *, band: int = 1, key: str = "layer"
     pad = max(hi - lo, 1.0)
     if not lo - pad <= value * s + o <= hi + pad:
         return ""
-    return (f"{tagged.mean():.0%} of the file's sampled cells hold it, and its other values are "
+    return (f"{tagged.mean():.0%} of the sampled cells hold it, and its other values are "
             f"{lo:.4g}..{hi:.4g}: it may be a real value rather than a no-data marker")
 
 
@@ -404,20 +442,23 @@ def _unmatched_codes(pl, layer: str, sample: np.ndarray) -> list[str]:
     return out
 
 
-def check_data(pl) -> list[str]:
+def check_data(pl) -> tuple[list[str], list[ImplausibleAcceptedWarning]]:
     """Sampled data checks of a plan (:class:`gies.stages.plan.Plan`): a decimated read of
-    every layer must succeed, hold valid cells, hold values its factors can score, and be
-    plausible for its quantity. Returns the problems; never computes a layer.
+    the cells of every layer under the AOI (:func:`aoi_sample`) must succeed, hold valid
+    cells, hold values its factors can score, and be plausible for its quantity. Returns
+    ``(problems, warnings)``; never computes a layer. A layer declared
+    ``accept_implausible: true`` after review gets a warning instead of the plausibility
+    problem.
 
     Layers with mixed units or derived values are checked for readability and data only:
     their raw values are not in the declared units by design.
     """
     from rasterio.errors import RasterioError
 
-    from gies.io.read import read_sample
     from gies.methods.registry import DERIVATIONS
 
     problems = []
+    accepted: list[ImplausibleAcceptedWarning] = []
     for name, lp in pl.layers.items():
         spec, info, key = lp.spec, lp.info, lp.key
         bands = list(lp.bands)
@@ -428,7 +469,7 @@ def check_data(pl) -> list[str]:
                 + (" (a monthly layer needs a 12-band file)" if len(bands) > 1 else ""))
             continue
         try:
-            sample, _ = read_sample(info, band=bands[0], nodata=spec.nodata, key=key)
+            sample = aoi_sample(info, pl.aoi, band=bands[0], nodata=spec.nodata, key=key)
         except (LayerError, RasterioError, ValueError) as exc:
             problems.append(f"{key}: cannot read {info.path}: {exc}; the file may be truncated "
                             "or corrupted")
@@ -436,8 +477,8 @@ def check_data(pl) -> list[str]:
         if spec.scale is not None or spec.offset is not None:
             sample = sample * (spec.scale if spec.scale is not None else 1.0) + (spec.offset or 0.0)
         if not np.isfinite(sample).any():
-            problems.append(f"{key}: no valid cell in {info.path} (all no data); check its "
-                            "nodata value and the layer's nodata key")
+            problems.append(f"{key}: no valid cell of {info.path} under the AOI (all no "
+                            "data); check its nodata value and the layer's nodata key")
             continue
         problems += _unmatched_codes(pl, name, sample)
         quantity = _plausibility_quantity(spec)
@@ -449,7 +490,11 @@ def check_data(pl) -> list[str]:
             try:
                 check_plausible(sample, quantity=quantity, units=spec.units, layer_name=key)
             except UnitError as exc:
-                problems.append(str(exc))
+                if spec.accept_implausible:
+                    accepted.append(ImplausibleAcceptedWarning(f"{exc}; accepted: {key}.accept_implausible"))
+                else:
+                    problems.append(f"{exc}; after review, {key}.accept_implausible: true "
+                                    "accepts the layer as it is")
             except ValueError as exc:
                 problems.append(f"{key}.quantity: {exc}")
-    return problems
+    return problems, accepted

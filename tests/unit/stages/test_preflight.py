@@ -203,7 +203,7 @@ def test_a_nodata_value_among_the_valid_values_is_named(tmp_path):
     d = np.zeros((10, 10), dtype="float32")
     d[8:, :] = np.tile([1, 2, 3, 1, 2, 3, 1, 2, 3, 3], (2, 1))
     note = nodata_among_values(raster_info(_raster(tmp_path, d, 0.0), key="layers.x"), 0.0)
-    assert note.startswith("80% of the file's sampled cells hold it")
+    assert note.startswith("80% of the sampled cells hold it")
     assert "other values are 1..3" in note
 
 
@@ -253,3 +253,30 @@ def test_plausibility_suggests_nodata_for_one_extreme_value():
     with pytest.raises(UnitError) as e:
         check_plausible(v2, units="degC", layer_name="layers.tavg")
     assert "nodata" not in str(e.value).split("implausible")[1]
+
+
+def test_the_plausibility_sample_is_taken_under_the_aoi(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from gies.io.read import raster_info
+    from gies.stages.preflight import aoi_sample
+
+    # 100 x 100 cells of 0.1°: west half 2000 (a ×100 temperature), east half 20..30 °C
+    d = np.full((100, 100), 2000.0, dtype="float32")
+    d[:, 50:] = np.linspace(20, 30, 50, dtype="float32")
+    info = raster_info(_raster(tmp_path, d, None), key="layers.t")  # x 0..10, y -9..1
+    whole = aoi_sample(info, None)
+    assert np.nanmax(whole) == 2000
+    east = gpd.GeoDataFrame(geometry=[box(5.05, -8, 9.5, 0)], crs="EPSG:4326")
+    s = aoi_sample(info, east)
+    v = s[np.isfinite(s)]
+    assert v.size == 45 * 80 and v.min() >= 20 and v.max() <= 30
+    check_plausible(v, units="degC", layer_name="layers.t")
+    # a triangle: cells it does not touch are NaN even inside its bounding box
+    tri = gpd.GeoDataFrame(geometry=[Polygon([(5, -9), (10, -9), (10, 1)])], crs="EPSG:4326")
+    t = aoi_sample(info, tri)
+    assert np.isfinite(t).sum() < 0.6 * t.size and np.isfinite(t[-1, :]).all()
+    # an AOI in another CRS is reprojected to the file's
+    utm = east.to_crs("EPSG:32631")
+    assert np.isfinite(aoi_sample(info, utm)).sum() >= v.size
