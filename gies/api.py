@@ -58,7 +58,7 @@ class Report:
             o = p.config.origin
             what += (f"; origin {'points' if o.points else 'area'} "
                      f"({len(pl.origin)} feature(s)) on {len(o.variables)} variables")
-        lines = [f"{self.source}: valid. Grid {pl.grid!r}; {len(pl.layers)} layers; "
+        lines = [f"{self.source}: valid. Grid {pl.grid.describe()}; {len(pl.layers)} layers; "
                  f"{len(pl.zones)} zones; {what}"]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -27,6 +27,7 @@ __all__ = [
     "laea_for",
     "lon_arc",
     "wrapped_geographic",
+    "crs_label",
     "aoi_lonlat",
     "tile_spans",
     "tile_shape",
@@ -227,12 +228,22 @@ class Grid:
 
     def __repr__(self) -> str:
         epsg = self.pyproj_crs.to_epsg()
-        crs = f"EPSG:{epsg}" if epsg else self.pyproj_crs.name
+        crs = f"EPSG:{epsg}" if epsg else crs_label(self.pyproj_crs)
         t = self.transform
         return (
             f"Grid(crs={crs!r}, shape={self.shape}, res=({t.a!r}, {-t.e!r}), "
             f"origin=({t.c!r}, {t.f!r}))"
         )
+
+    def describe(self) -> str:
+        """The grid as a person reads it, sizes as GDAL prints them (width × height):
+        ``110 × 112 cells of 1000 m, LAEA centred on 14.5°N 16.5°W``."""
+        t = self.transform
+        rows, cols = self.shape
+        unit = "°" if self.pyproj_crs.is_geographic else " m"
+        res = (f"{t.a:g}{unit}" if math.isclose(abs(t.a), abs(t.e), rel_tol=1e-9)
+               else f"{t.a:g} × {-t.e:g}{unit}")
+        return f"{cols} × {rows} cells of {res}, {crs_label(self.pyproj_crs)}"
 
     def same_as(self, other: Grid, *, rtol: float = 1e-9) -> bool:
         """Equal shape and CRS, and transforms equal within ``rtol`` of a pixel."""
@@ -247,6 +258,38 @@ class Grid:
 
 #: Name of the coordinate that carries a layer's grid (as rioxarray and GDAL name it).
 SPATIAL_REF = "spatial_ref"
+
+
+#: Short names of projection methods in :func:`crs_label`.
+_METHOD_NAMES = {"Lambert Azimuthal Equal Area": "LAEA",
+                 "Lambert Azimuthal Equal Area (Spherical)": "LAEA"}
+
+
+def _degrees(v: float, pos: str, neg: str) -> str:
+    return f"{abs(v):g}°{pos if v >= 0 else neg}"
+
+
+def crs_label(crs: Any) -> str:
+    """A CRS named for people: ``EPSG:32628 (WGS 84 / UTM zone 28N)`` for an EPSG code, its
+    own name when it has one, else its projection method and centre, from the parameters of
+    its conversion (``LAEA centred on 14.5°N 16.5°W`` for gies's automatic equal-area grid,
+    whose CRS PROJ calls "unknown"), else its PROJ string."""
+    c = CRS.from_user_input(crs)
+    epsg = c.to_epsg()
+    if epsg:
+        return f"EPSG:{epsg} ({c.name})"
+    if c.name and c.name.lower() != "unknown":
+        return c.name
+    op = c.coordinate_operation
+    if op is not None:
+        params = {p.name.lower(): p.value for p in op.params}
+        lat = next((v for k, v in params.items() if k.startswith("latitude of")), None)
+        lon = next((v for k, v in params.items() if k.startswith("longitude of")), None)
+        method = _METHOD_NAMES.get(op.method_name, op.method_name)
+        if lat is not None and lon is not None:
+            return f"{method} centred on {_degrees(lat, 'N', 'S')} {_degrees(lon, 'E', 'W')}"
+        return method
+    return c.to_proj4() or c.to_wkt()
 
 
 @functools.lru_cache(maxsize=256)
@@ -411,9 +454,15 @@ def laea_for(geometry: Any, *, geometry_crs: Any = None) -> CRS:
     lon0 = ((0.5 * (west + east) + 180.0) % 360.0) - 180.0
     lat0 = 0.5 * (float(np.min(lat)) + float(np.max(lat)))
     lon0, lat0 = round(lon0, 4) + 0.0, round(lat0, 4) + 0.0
-    return CRS.from_proj4(
+    crs = CRS.from_proj4(
         f"+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
     )
+    # named, so that GIS software shows "LAEA centred on 14.5°N 16.5°W", not "unknown"
+    d = crs.to_json_dict()
+    d["name"] = crs_label(crs)
+    d["base_crs"]["name"] = "WGS 84"
+    d["conversion"]["name"] = d["name"]
+    return CRS.from_json_dict(d)
 
 
 def wrapped_geographic(crs: Any) -> CRS:

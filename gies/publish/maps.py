@@ -18,6 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
+from gies.grid import crs_label
 from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
 
 __all__ = ["class_map", "factors_map", "limiting_map", "DEFAULT_DISCLAIMER", "FACTOR_COLOURS"]
@@ -141,11 +142,7 @@ def _grid(ax, crs, tr: dict | None, fontsize=7) -> None:
 def _crs_name(crs) -> str:
     if crs is None:
         return ""
-    epsg = crs.to_epsg()
-    from pyproj import CRS
-
-    name = CRS.from_user_input(crs.to_wkt()).name
-    return f"EPSG:{epsg} ({name})" if epsg else name
+    return crs_label(crs.to_wkt())
 
 
 def _zones(ax, zones: gpd.GeoDataFrame | None, label_field: str | None, *, fontsize=7,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from gies.grid import crs_label
+
 __all__ = [
     "QGIS_VERSION",
     "rgba",
@@ -302,7 +304,7 @@ def _srs(crs_wkt: str) -> str:
         f"<proj4>{escape(proj4)}</proj4>"
         f"<srsid>0</srsid><srid>{auth[1] if auth and auth[0] == 'EPSG' else 0}</srid>"
         f"<authid>{escape(authid)}</authid>"
-        f"<description>{escape(crs.name)}</description>"
+        f"<description>{escape(crs.name if crs.name.lower() != 'unknown' else crs_label(crs))}</description>"
         f"<projectionacronym></projectionacronym>"
         f"<ellipsoidacronym></ellipsoidacronym>"
         f"<geographicflag>{'true' if crs.is_geographic else 'false'}</geographicflag>"

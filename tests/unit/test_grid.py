@@ -219,3 +219,33 @@ def test_the_grid_survives_netcdf(tmp_path):
         import rioxarray  # noqa: F401
 
         assert tuple(back.score.rio.transform()) == tuple(g.transform)
+
+
+# -- how a grid and its CRS are named for people ----------------------------------------------
+def test_crs_labels():
+    from pyproj import CRS
+    from shapely.geometry import box
+
+    from gies.grid import crs_label, laea_for
+
+    assert crs_label("EPSG:32748") == "EPSG:32748 (WGS 84 / UTM zone 48S)"
+    # PROJ calls a CRS made from a PROJ string "unknown": it is described by its parameters
+    bare = CRS.from_proj4("+proj=laea +lat_0=14.5 +lon_0=-16.5 +datum=WGS84 +units=m")
+    assert bare.name == "unknown"
+    assert crs_label(bare) == "LAEA centred on 14.5°N 16.5°W"
+    assert crs_label(CRS.from_proj4("+proj=tmerc +lat_0=-10 +lon_0=120 +datum=WGS84")) == \
+        "Transverse Mercator centred on 10°S 120°E"
+    # the automatic equal-area grid carries that name in its CRS (GeoTIFFs, QGIS), and is
+    # the same CRS as the unnamed one
+    auto = laea_for(box(-17, 14, -16, 15), geometry_crs="EPSG:4326")
+    assert auto.name == "LAEA centred on 14.5°N 16.5°W" and auto == bare
+    assert 'BASEGEOGCRS["WGS 84"' in auto.to_wkt()
+
+
+def test_grids_describe_themselves_width_by_height():
+    from affine import Affine
+
+    g = Grid(CRS.from_epsg(4326).to_wkt(), Affine(1 / 60, 0, -17, 0, -1 / 60, 15), (60, 80))
+    assert g.describe() == "80 × 60 cells of 0.0166667°, EPSG:4326 (WGS 84)"
+    u = Grid(CRS.from_epsg(32628).to_wkt(), Affine(30, 0, 0, 0, -20, 0), (10, 20))
+    assert u.describe() == "20 × 10 cells of 30 × 20 m, EPSG:32628 (WGS 84 / UTM zone 28N)"
