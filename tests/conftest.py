@@ -26,6 +26,18 @@ def gdalwarp() -> str:
     return exe
 
 
+@pytest.fixture
+def gdaldem() -> str:
+    """Path of Debian's gdaldem (an oracle for slope and aspect); skips locally without it,
+    fails on CI."""
+    exe = shutil.which("gdaldem")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("gdaldem is required on CI (apt-get install gdal-bin)")
+        pytest.skip("gdaldem not installed")
+    return exe
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "integration" in str(item.fspath):

@@ -20,6 +20,7 @@ Pure, lazy functions on dask-backed DataArrays.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -169,58 +170,81 @@ def _spacings(grid: Grid, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n * np.cos(phi) * np.radians(t.a), m * np.radians(-t.e)
 
 
-def _horn_block(z: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """Horn (1981) gradients on a block with a 1-cell halo: returns (2, ny, nx) with
-    ``[dz/dx east, dz/dy north]``; halo cells NaN (trimmed by map_overlap)."""
+_HORN_WEIGHTS = (1.0, 2.0, 1.0)
+
+
+def _difference(lo, mid, hi, step):
+    """One line's derivative across the centre of a 3-cell line ``lo, mid, hi`` (``hi`` on
+    the positive side), cells ``step`` metres apart: ``(hi − lo) / 2·step`` when both ends
+    are valid, else the one-sided ``(hi − mid) / step`` or ``(mid − lo) / step`` through
+    the line's middle cell, else unknown. Returns (derivative, known), 0 where unknown."""
+    vlo, vmid, vhi = ~np.isnan(lo), ~np.isnan(mid), ~np.isnan(hi)
+    both = vlo & vhi
+    up = ~both & vmid & vhi
+    down = ~both & ~up & vmid & vlo
+    with np.errstate(invalid="ignore"):
+        d = np.where(both, (hi - lo) / (2.0 * step),
+                     np.where(up, (hi - mid) / step, np.where(down, (mid - lo) / step, 0.0)))
+    return d, both | up | down
+
+
+def _gradient_block(z: np.ndarray, dx: np.ndarray, dy: np.ndarray, *, east: bool) -> np.ndarray:
+    """The east (``east=True``, ∂z/∂x) or north (∂z/∂y) gradient, m/m, of a block with a
+    1-cell halo (halo cells NaN in the result, trimmed by the caller); see :func:`slope`."""
     z = z.astype(np.float64)
-    out = np.full((2, *z.shape), np.nan)
-    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
-    d, f = z[1:-1, :-2], z[1:-1, 2:]
-    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
-    dxt, dxm, dxb = dx[:-2, 1:-1], dx[1:-1, 1:-1], dx[2:, 1:-1]
-    # per-row spacing: exact Horn on projected grids, geodesic rows on geographic ones
-    out[0, 1:-1, 1:-1] = ((c - a) / dxt + 2 * (f - d) / dxm + (i - g) / dxb) / 8.0
-    out[1, 1:-1, 1:-1] = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy[1:-1, 1:-1])
+    c = z[1:-1, 1:-1]
+    total = np.zeros(c.shape)
+    weight = np.zeros(c.shape)
+    for k, w in zip((0, 1, 2), _HORN_WEIGHTS):
+        if east:  # row k of the window (north, centre, south), that row's own Δx
+            rows = slice(k, z.shape[0] - 2 + k)
+            d, known = _difference(z[rows, :-2], z[rows, 1:-1], z[rows, 2:], dx[rows, 1:-1])
+        else:  # column k (west, centre, east); positive side north, centre row's Δy
+            cols = slice(k, z.shape[1] - 2 + k)
+            d, known = _difference(z[2:, cols], z[1:-1, cols], z[:-2, cols], dy[1:-1, 1:-1])
+        total += w * d
+        weight += w * known
+    out = np.full(z.shape, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[1:-1, 1:-1] = np.where((weight > 0) & ~np.isnan(c), total / weight, np.nan)
     return out
 
 
 def _gradients(dem: xr.DataArray, grid: Grid):
     """East/north gradients (m/m) of a 2-D DEM on its own grid: lazy for a dask-backed DEM
-    (``map_overlap``), at once for a NumPy one (the same values)."""
+    (``map_overlap``), at once for a NumPy one (the same values). See :func:`slope`."""
     if dem.ndim != 2 or tuple(dem.shape) != grid.shape:
         raise ValueError(f"DEM of shape {dem.shape} does not match its grid {grid.shape}")
     if min(grid.shape) < 2:
         raise ValueError(f"a DEM needs at least 2×2 cells for gradients, got {grid.shape}")
-    if not is_dask(dem.data):
-        z = np.asarray(dem.data, dtype=np.float64)
-        z = np.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
-        z = np.concatenate([2 * z[:, :1] - z[:, 1:2], z, 2 * z[:, -1:] - z[:, -2:-1]], axis=1)
-        dx1, dy1 = _spacings(grid, np.arange(-1, grid.shape[0] + 1))
-        g = _horn_block(z, np.broadcast_to(dx1[:, None], z.shape),
-                        np.broadcast_to(dy1[:, None], z.shape))
-        return g[0, 1:-1, 1:-1], g[1, 1:-1, 1:-1]
-    import dask.array as dsa
-
-    z = dem.data.astype(np.float64)
-    # linear extrapolation by one cell on every side (2·edge − inner): exact for planes, so
-    # edge cells get a Horn estimate from their own one-sided differences
-    z = dsa.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
-    z = dsa.concatenate([2 * z[:, :1] - z[:, 1:2], z, 2 * z[:, -1:] - z[:, -2:-1]], axis=1)
-    rows = np.arange(-1, grid.shape[0] + 1)
-    dx1, dy1 = _spacings(grid, rows)
-    dx = dsa.broadcast_to(dsa.from_array(dx1[:, None], chunks=(z.chunks[0], 1)), z.shape,
-                          chunks=z.chunks)
-    dy = dsa.broadcast_to(dsa.from_array(dy1[:, None], chunks=(z.chunks[0], 1)), z.shape,
-                          chunks=z.chunks)
-
-    def block(zb, dxb, dyb):
-        return _horn_block(zb, dxb, dyb)
-
-    gx = dsa.map_overlap(lambda zb, a, b: block(zb, a, b)[0], z, dx, dy, depth=1,
-                         boundary="none", dtype=np.float64, meta=np.array((), np.float64))
-    gy = dsa.map_overlap(lambda zb, a, b: block(zb, a, b)[1], z, dx, dy, depth=1,
-                         boundary="none", dtype=np.float64, meta=np.array((), np.float64))
-    return gx[1:-1, 1:-1], gy[1:-1, 1:-1]
+    lazy = is_dask(dem.data)
+    if lazy:
+        import dask.array as xp
+    else:
+        xp = np
+    z = dem.data.astype(np.float64) if lazy else np.asarray(dem.data, dtype=np.float64)
+    # the raster border: one cell of linear extrapolation (2·edge − inner) on every side, as
+    # gdaldem -compute_edges does; exact for a plane, and NaN where edge or inner is nodata
+    z = xp.concatenate([2 * z[:1] - z[1:2], z, 2 * z[-1:] - z[-2:-1]], axis=0)
+    z = xp.concatenate([2 * z[:, :1] - z[:, 1:2], z, 2 * z[:, -1:] - z[:, -2:-1]], axis=1)
+    dx1, dy1 = _spacings(grid, np.arange(-1, grid.shape[0] + 1))
+    if not lazy:
+        dx = np.broadcast_to(dx1[:, None], z.shape)
+        dy = np.broadcast_to(dy1[:, None], z.shape)
+        return tuple(_gradient_block(z, dx, dy, east=e)[1:-1, 1:-1] for e in (True, False))
+    dx = xp.broadcast_to(xp.from_array(dx1[:, None], chunks=(z.chunks[0], 1)), z.shape,
+                         chunks=z.chunks)
+    dy = xp.broadcast_to(xp.from_array(dy1[:, None], chunks=(z.chunks[0], 1)), z.shape,
+                         chunks=z.chunks)
+    # depth 1 gives every block its neighbours' cells, so seams see the same 3×3 windows as
+    # a single block; nothing beyond the padded array (boundary "none": those cells are the
+    # padding's own and are trimmed below)
+    out = []
+    for e in (True, False):
+        g = xp.map_overlap(partial(_gradient_block, east=e), z, dx, dy, depth=1,
+                           boundary="none", dtype=np.float64, meta=np.array((), np.float64))
+        out.append(g[1:-1, 1:-1])
+    return tuple(out)
 
 
 def _wrap(data, dem: xr.DataArray, units: str, name: str) -> xr.DataArray:
@@ -234,23 +258,43 @@ def _wrap(data, dem: xr.DataArray, units: str, name: str) -> xr.DataArray:
 def slope(
     dem: xr.DataArray, *, grid: Grid, units: Literal["percent", "degrees"] = "percent"
 ) -> xr.DataArray:
-    """Slope of a DEM (elevation in metres) on its own grid, Horn (1981) 3×3 method.
+    """Slope of a DEM (elevation in metres) on its own grid, Horn (1981) 3×3 method, with
+    one-sided differences at the raster border and next to nodata.
 
-    ``p = ∂z/∂x = [(c + 2f + i) − (a + 2d + g)] / (8 Δx)``,
-    ``q = ∂z/∂y = [(a + 2b + c) − (g + 2h + i)] / (8 Δy)`` (a..i the 3×3 window row by row
-    from the north-west; on geographic grids each row's differences use that row's Δx),
-    ``slope = 100 √(p² + q²)`` % or ``atan √(p² + q²)`` in degrees.
+    Horn's gradients are weighted means (weights 1, 2, 1) of three central differences:
+    with a..i the 3×3 window row by row from the north-west,
+    ``p = ∂z/∂x = [1·(c − a)/2Δx₁ + 2·(f − d)/2Δx₂ + 1·(i − g)/2Δx₃] / 4`` (row k's own
+    Δx on geographic grids) and ``q = ∂z/∂y = [1·(a − g) + 2·(b − h) + 1·(c − i)] / (4·2Δy)``,
+    i.e. ``[(c + 2f + i) − (a + 2d + g)] / 8Δx`` and ``[(a + 2b + c) − (g + 2h + i)] / 8Δy``
+    on a complete window; ``slope = 100 √(p² + q²)`` % or ``atan √(p² + q²)`` in degrees.
 
     Δx, Δy are ground distances in metres: nominal pixel size on projected grids, geodesic
-    per-row spacing on geographic ones (:func:`_spacings`), so a lat/lon DEM gives true
-    slopes without a z-factor (Horn 1981, *Proc. IEEE* 69(1):14–47; Burrough & McDonnell
-    1998, ch. 8).
+    per-row spacing on geographic ones (:func:`_spacings`; Δy is the centre row's), so a
+    lat/lon DEM gives true slopes without a z-factor (Horn 1981, *Proc. IEEE* 69(1):14–47;
+    Burrough & McDonnell 1998, ch. 8).
 
-    Edges: the DEM is extended by one cell by linear extrapolation (``2·edge − inner``),
-    exact for a plane, so edge cells get one-sided estimates rather than NaN. A NaN
-    anywhere in the 3×3 window gives NaN. Computed lazily with ``map_overlap`` (depth 1),
-    so chunk seams give exactly the values of a single-block computation.
-    Run on the source grid, then resample (bilinear/average).
+    Missing cells, so that a DEM clipped to a country still gives every valid cell a slope:
+
+    * **raster border**: the DEM is extended by one cell by linear extrapolation,
+      ``2·edge − inner`` (as ``gdaldem -compute_edges`` does along the sides), exact for a
+      plane;
+    * **nodata neighbour**: each line of the window (a row for ``p``, a column for ``q``)
+      gives the central difference ``(hi − lo)/2Δ`` when both its ends are valid, else the
+      one-sided ``(hi − mid)/Δ`` or ``(mid − lo)/Δ`` through its middle cell, else nothing;
+      ``p`` and ``q`` are the 1-2-1 weighted means over the lines that give a difference.
+      Every difference of a plane is its exact gradient, so a plane gets its exact slope
+      and aspect on every valid cell, whatever is missing around it. ``gdaldem
+      -compute_edges`` instead puts the centre value in place of a missing neighbour: on a
+      plane with the whole west column missing that halves ``p`` and gives ¾ of ``q``;
+      gdaldem (3.6) also keeps the corner cell's own column in place of the outside one at
+      the four raster corners, which halves ``p`` there.
+    * **unknown**: a cell that is nodata itself, or whose three lines in one direction all
+      give nothing (e.g. a strip one cell wide: no east–west difference), is NaN: a
+      gradient component cannot be measured there, and a slope from the other alone would
+      understate it.
+
+    Computed lazily with ``map_overlap`` (depth 1), so chunk seams give exactly the values
+    of a single-block computation. Run on the source grid, then resample (bilinear/average).
     """
     if units not in ("percent", "degrees"):
         raise ValueError(f"unknown slope units {units!r}; use 'percent' or 'degrees'")
@@ -264,8 +308,9 @@ def slope(
 def aspect(dem: xr.DataArray, *, grid: Grid) -> xr.DataArray:
     """Aspect: compass direction the slope faces (downhill), degrees clockwise from north
     in [0, 360): ``atan2(−p, −q)`` with ``p``, ``q`` the Horn gradients east and north
-    (see :func:`slope`). NaN on flat cells (``p = q = 0``). Same edge handling as
-    :func:`slope`; source grid. (Categorical/circular: resample with ``nearest``.)
+    (see :func:`slope`). NaN on flat cells (``p = q = 0``). Same border and nodata handling
+    as :func:`slope` (exact on a plane on every valid cell; NaN where ``p`` or ``q`` is
+    unknown); source grid. (Categorical/circular: resample with ``nearest``.)
     """
     gx, gy = _gradients(dem, grid)
     asp = (np.degrees(np.arctan2(-gx, -gy)) + 360.0) % 360.0
