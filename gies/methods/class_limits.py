@@ -515,8 +515,8 @@ def class_interpolated_scores(
     """FAO class limits scored continuously within each class (Sys's parametric approach).
 
     A cell is matched to a range exactly as in :func:`class_limits_classes` (nearest range,
-    ``on_limit`` tie rule, ``signs`` and ``bare_number`` readings), so its class never changes; its score is then interpolated
-    linearly *within* the range, between the class's score band edges
+    ``on_limit`` tie rule, ``signs`` and ``bare_number`` readings), so its class never
+    changes; its score is then interpolated linearly *within* the range, between the class's score band edges
     (:data:`CLASS_SCORE_BANDS`: S1 [0.8, 1], S2 [0.6, 0.8), S3 [0.4, 0.6), N [0, 0.4), the
     ``fao`` scheme), so ``classify_score(min(scores))`` still gives the FAO
     maximum-limitation class.

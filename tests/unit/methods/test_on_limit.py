@@ -275,7 +275,8 @@ def test_interpolated_scores_follow_the_class_of_the_rule():
     # edge of S3 50-75 (just below 0.6); left_closed: 100 is S1 ">100" (an open range: its
     # step 1.0), 75 the bottom edge of S2 75-100 (0.6, the bottom of the S2 band)
     below = [float(np.nextafter(np.float32(v), np.float32(0))) for v in (0.8, 0.6)]
-    s = class_interpolated_scores(make_layer([[100.0, 75.0]]), limits=DEPTH, on_limit="right_closed")
+    lyr = make_layer([[100.0, 75.0]])
+    s = class_interpolated_scores(lyr, limits=DEPTH, on_limit="right_closed")
     assert s.values[0].tolist() == below
-    s = class_interpolated_scores(make_layer([[100.0, 75.0]]), limits=DEPTH, on_limit="left_closed")
+    s = class_interpolated_scores(lyr, limits=DEPTH, on_limit="left_closed")
     assert s.values[0].tolist() == [1.0, float(np.float32(0.6))]
