@@ -105,6 +105,24 @@ def test_cacao_table_just_off_every_limit_every_rule_agrees(cacao):
         assert len({tuple(g) for g in got.values()}) == 1, name
 
 
+def test_right_closed_on_the_shipped_bungo_dry_months_moves_only_cells_at_2_and_3(cacao):
+    # the layer is in months, the table's units: no conversion between file and classes
+    import rasterio
+
+    with rasterio.open(ROOT / "data/sample/bungo/climate/clim_dry_months.tif") as src:
+        x = src.read(1, masked=True).filled(np.nan).astype(np.float32)
+    lyr = make_layer(x)
+    worse = class_limits_classes(lyr, limits=cacao["clim_dry_months"], on_limit="worse")[0].values
+    right = class_limits_classes(lyr, limits=cacao["clim_dry_months"],
+                                 on_limit="right_closed")[0].values
+    moved = worse != right
+    assert moved.sum() == 5_745 + 49_738
+    assert (moved & (x == 2)).sum() == 5_745 and (moved & (x == 3)).sum() == 49_738
+    assert np.all(right[x == 2] == 1) and np.all(worse[x == 2] == 2)  # S2 -> S1
+    assert np.all(right[x == 3] == 2) and np.all(worse[x == 3] == 3)  # S3 -> S2
+    assert np.all(right[x == 1] == worse[x == 1])  # 1 month: "1<" ends there, S2 both
+
+
 # -- LaSEM's reading of its own tables, as an independent oracle -----------------------------
 def _lasem_rows(limits):
     """(lower, upper, class) as LaSEM's classify_suitability_predictors derives them from the
