@@ -33,7 +33,7 @@ import xarray as xr
 from rasterio.errors import RasterioError
 
 from gies.config import LoadedPipeline, load_pipeline
-from gies.config.resolve import suitable_classes
+from gies.config.resolve import LIMIT_READING, suitable_classes
 from gies.errors import DataError, ExportError, GiesError, LayerError, ParameterError
 from gies.io.cache import CacheWrite, LayerCache, layer_key, open_cached
 from gies.io.manifest import InputFile, Manifest
@@ -660,7 +660,12 @@ def _manifest(pl: Plan, model: Model, quality: QualityReport, messages: list[str
         "limits_used": {**({k: p.seasonal.params[k] for k in SEASONAL[p.seasonal.model]
                             .extra.get("limits", ()) if k in p.seasonal.params}
                            if p.seasonal is not None else {}),
-                        **{f: p.factors[f].limits for f in used}}}
+                        **{f: p.factors[f].limits for f in used}},
+        # how each class-limit factor's table was read, as resolved from the factor's own
+        # key, its params or the scoring section
+        "limit_reading": {f: {k: p.factors[f].params[k] for k in LIMIT_READING
+                              if k in p.factors[f].params}
+                          for f in used if "on_limit" in p.factors[f].params}}
     origin = None if model.origin is None else dict(model.origin.fit.info)
     return Manifest(
         pipeline=cfg.name,

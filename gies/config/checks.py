@@ -18,6 +18,7 @@ from pathlib import Path
 from gies.config.messages import Problem, did_you_mean
 from gies.config.products import LimitSet, Profile
 from gies.config.resolve import (
+    FACTOR_SCORING_KEYS,
     SEASONAL_FACTOR,
     CombinePlan,
     FactorPlan,
@@ -181,6 +182,7 @@ def _product(cfg: Pipeline, profile: Profile, ls: LimitSet) -> list[Problem]:
     problems = []
     for fname, fspec in cfg.factors.items():
         pdef = profile.factors.get(fname)
+        problems += _factor_scoring_keys(fname, fspec, ls)
         if fspec.method:
             if pdef is None and not fspec.units:
                 problems.append(Problem(("factors", fname), f"{fname!r} is not a factor of "
@@ -215,6 +217,25 @@ def _product(cfg: Pipeline, profile: Profile, ls: LimitSet) -> list[Problem]:
             problem = check_call(CURVES[ls.method], sample_layer(), _override_params(ls, value))
             if problem:
                 problems.append(Problem(loc, problem))
+    return problems
+
+
+def _factor_scoring_keys(fname: str, fspec, ls: LimitSet) -> list[Problem]:
+    """A factor's own ``on_limit`` applies to a class-limit curve and is given once."""
+    problems = []
+    curve = fspec.method or ls.method
+    for key in FACTOR_SCORING_KEYS:
+        if getattr(fspec, key) is None:
+            continue
+        loc = ("factors", fname, key)
+        if key not in CURVES[curve].parameters:
+            problems.append(Problem(loc, (
+                f"factor {fname!r} is scored by {CURVES.canonical(curve)!r}, which has no class "
+                f"limits: {key} applies to class-limit curves only (class_limits, "
+                "class_interpolated); remove it")))
+        elif fspec.method and key in fspec.params:
+            problems.append(Problem(loc, (
+                f"given twice, here and in factors.{fname}.params.{key}; keep one")))
     return problems
 
 

@@ -3,7 +3,8 @@
 A pipeline file leaves much to defaults and to the product profile: a factor without a
 ``method`` is scored by its limit set's curve with the profile's limits (or an override), in
 the profile's units, with a subclass letter from its factor group; class-limit curves take
-``on_limit`` and ``class_scores`` from the ``scoring`` section. :func:`resolve` decides all of
+``on_limit`` (unless the factor gives its own), ``bare_number``, ``signs`` and
+``class_scores`` from the ``scoring`` section. :func:`resolve` decides all of
 that once, when the pipeline is loaded, into the records below; the configuration checks
 dry-run exactly these records (:mod:`gies.config.checks`) and the stages run exactly them,
 so that "which method and which parameters score factor *f*" has one answer.
@@ -31,7 +32,14 @@ __all__ = ["Origin", "FactorPlan", "SeasonalPlan", "CombinePlan", "resolve_facto
 SEASONAL_FACTOR = "seasonal"
 
 #: ``scoring`` keys passed to the curves that take the parameter of the same meaning.
-_SCORING_DEFAULTS = {"on_limit": "on_limit", "scores": "class_scores"}
+_SCORING_DEFAULTS = {"on_limit": "on_limit", "bare_number": "bare_number", "signs": "signs",
+                     "scores": "class_scores"}
+
+#: The parameters that say how a class-limit table is read (the manifest's ``limit_reading``).
+LIMIT_READING = ("on_limit", "bare_number", "signs")
+
+#: ``scoring`` keys a factor may set for itself (``factors.<name>.<key>``).
+FACTOR_SCORING_KEYS = ("on_limit",)
 
 #: ``scoring.mode: interpolated`` scores these curves by the curve named here instead.
 _INTERPOLATED = {"class_limits": "class_interpolated"}
@@ -165,9 +173,10 @@ class CombinePlan:
         return {}, info
 
 
-def _curve_params(method: str, own: Mapping[str, Any], cfg: Pipeline,
+def _curve_params(method: str, own: Mapping[str, Any], cfg: Pipeline, spec,
                   scoring_ok: bool) -> dict[str, Any]:
-    """``own`` parameters plus the ``scoring`` defaults the curve accepts."""
+    """``own`` parameters plus the ``scoring`` defaults the curve accepts, a factor's own
+    key (``factors.<name>.on_limit``) before the ``scoring`` section's."""
     params = dict(own)
     accepted = CURVES[method].parameters
     for param, key in _SCORING_DEFAULTS.items():
@@ -175,6 +184,8 @@ def _curve_params(method: str, own: Mapping[str, Any], cfg: Pipeline,
             if key == "class_scores":
                 if scoring_ok and cfg.scoring.class_scores:
                     params[param] = dict(cfg.scoring.class_scores)
+            elif key in FACTOR_SCORING_KEYS and getattr(spec, key) is not None:
+                params[param] = getattr(spec, key)
             else:
                 params[param] = getattr(cfg.scoring, key)
     return params
@@ -211,7 +222,7 @@ def resolve_factors(cfg: Pipeline, profile: Profile, ls: LimitSet,
         group = pdef.group if pdef is not None else "other"
         out[name] = FactorPlan(
             name=name, layer=spec.layer, method=method,
-            params=frozen(_curve_params(method, own, cfg, scoring_ok)),
+            params=frozen(_curve_params(method, own, cfg, spec, scoring_ok)),
             units=spec.units or (pdef.units if pdef is not None else ""),
             group=group, subclass=spec.subclass or GROUP_LETTER.get(group, "s"),
             limits=limits, origin=origin)

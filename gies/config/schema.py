@@ -262,6 +262,9 @@ class ProductSpec(_Model):
         "more folders of profiles for bare names (relative to the pipeline file)"))
 
 
+OnLimit = Literal["worse", "better", "right_closed", "left_closed"]
+
+
 class FactorSpec(_Model):
     """A factor, fed by one input layer; scored by the product's limit set unless ``method``
     (with ``params``) is given here."""
@@ -274,12 +277,22 @@ class FactorSpec(_Model):
     subclass: Literal["c", "n", "s", "t", "w"] | None = Field(
         None, description="FAO subclass letter (default from the profile group: c, s, t)"
     )
+    on_limit: OnLimit | None = Field(
+        None, description="class limits: this factor's on-limit rule (default: scoring.on_limit)")
 
 
 class ScoringSpec(_Model):
     """How class limits are applied (see :mod:`gies.methods.class_limits`)."""
 
-    on_limit: Literal["worse", "better"] = "worse"
+    on_limit: OnLimit = Field("worse", description=(
+        "a value on a limit shared by two classes: worse / better class, or the range that "
+        "ends (right_closed, (a, b]) or starts (left_closed, [a, b)) there on the value axis"))
+    bare_number: Literal["value", "upper"] = Field("value", description=(
+        "a bare number in a class-limit table: that value, or an upper bound (n and below, "
+        "as in LaSEM tables)"))
+    signs: Literal["shared", "strict"] = Field("shared", description=(
+        "'>a' and '<a' in a class-limit table: a limit shared with the next range (on_limit "
+        "decides), or strict (a is not in the range, whatever on_limit says)"))
     mode: Literal["step", "interpolated"] = Field(
         "step", description="class-limit score: a step per class, or linear within the class"
     )

@@ -3,28 +3,62 @@
 A factor's limits give each class one or more value ranges in the notation of the
 LUMENS/LaSEM tables (FAO 1976; Sys et al. 1993)::
 
-    "25-28"   closed range 25 to 28
-    ">35"     above 35            "35<" / "<35"   below 35
-    "25"      exactly 25 (a bare number is a single value, never a guess at a range)
+    "25-28"            range 25 to 28
+    ">35"   "35<"      above 35; below 35 ("<35" too)
+    ">=35"  "<=35"     35 and above; 35 and below ("≥35", "≤35" too)
+    "25"               exactly 25 (``bare_number="value"``, the default), or 25 and below
+                       (``bare_number="upper"``, how LaSEM reads the bare numbers of its tables)
 
 Anything else (e.g. ``20-Oct``, a spreadsheet that turned "10-20" into a date) is rejected,
 naming the factor and class.
 
 Class-limit semantics, decided once for all of gies:
 
-* **Matching.** A value's class is the class of the range *nearest* to it: distance 0
-  inside a range (ends included), otherwise the distance to the nearer end.
+* **Matching.** A value's class is the class of the range that holds it; a value in no range
+  takes the class of the *nearest* range (the distance to its nearer end).
 * **On a limit** (a value exactly on an end shared by two classes, e.g. 2 dry months with
   S1 ``1-2`` and S2 ``2-3``, or soil depth 100 cm with S1 ``>100`` and S2 ``75-100``) the tie
-  is broken by ``on_limit``: ``"worse"`` (default; the conservative reading, which never
-  overstates suitable land) gives the less suitable class, ``"better"`` the more suitable.
-* **Values matched by no range** (in a gap such as 20.5 between ``11-20`` and ``21-40``, or
-  beyond the outermost range) take the class of the nearest range, with the same tie rule;
-  the number of such cells is reported per factor as a warning.
+  is broken by ``on_limit``:
+
+  - ``"worse"`` (default; the conservative reading, which never overstates suitable land):
+    the less suitable class;
+  - ``"better"``: the more suitable class;
+  - ``"right_closed"``: the range that *ends* there on the value axis, i.e. every range is
+    the interval (a, b] of the number line, as R ``cut(right = TRUE)`` and
+    ``terra::classify(right = TRUE)`` (LaSEM/LUMENS classify its tables so);
+  - ``"left_closed"``: the range that *starts* there, [a, b), as ``cut(right = FALSE)``.
+
+  "Ends" and "starts" are on the number line, not in the direction of suitability. Worked
+  example, soil depth (S1 at high values) S1 ``>100``, S2 ``75-100``, S3 ``50-75``, N
+  ``50<``: with ``right_closed`` the ranges are N (-inf, 50], S3 (50, 75], S2 (75, 100],
+  S1 (100, inf), so 50 is N, 75 S3 and 100 S2; with ``left_closed`` they are N (-inf, 50),
+  S3 [50, 75), S2 [75, 100), S1 [100, inf), so 50 is S3, 75 S2 and 100 S1. For dry months
+  (S1 at low values) S2 ``1<``, S1 ``1-2``, S2 ``2-3``, S3 ``3-4``, N ``>4``, ``right_closed``
+  gives 1 S2, 2 S1, 3 S2 and 4 S3. A limit that no other range shares (the 0 of a slope
+  range ``0-8``) stays inside its range under every rule (terra's ``include.lowest``), so
+  the four rules differ only on shared limits. A single value written at the end of a range
+  (S3 ``25`` beside S2 ``20-25``) lies in both under ``right_closed``; that tie, and a value
+  equally far from two ranges under ``right_closed``/``left_closed``, falls back to the range
+  below/above the value and then to the less suitable class.
+* **Written strictness wins.** ``>=a``/``<=a`` (and a bare number read as an upper bound)
+  hold ``a`` whatever ``on_limit`` says, so the other range at ``a`` gives it up; with
+  ``signs="strict"`` ``>a`` and ``<a`` exclude ``a`` whatever ``on_limit`` says. By default
+  (``signs="shared"``) ``>a``, ``<a`` and ``a<`` are how the LUMENS/FAO tables mark the side
+  of a limit they share with the next range (``>100`` beside ``75-100``), so ``on_limit``
+  decides where ``a`` goes. ``a<`` is always shared: LaSEM reads it as "a and below". Two
+  ranges that both hold a limit in writing (``>=25`` and ``<=25`` in different classes) are
+  rejected.
+* **Values matched by no range** (in a gap such as 20.5 between ``11-20`` and ``21-40``,
+  beyond the outermost range, or on a limit both of whose ranges exclude it) take the class
+  of the nearest range, with the same tie rule; the number of such cells is reported per
+  factor as a warning.
 * **Score.** Step per class: S1 1.0, S2 0.7, S3 0.5, N 0.0 by default (``class_scores``),
   chosen inside the FAO class scheme's score bands so that classifying the minimum score
   reproduces FAO's maximum-limitation rule; or interpolated within the class
   (:func:`class_interpolated_scores`).
+
+References: FAO (1976) A framework for land evaluation; R Core Team, ``base::cut``;
+Hijmans, ``terra::classify``; ICRAF LUMENS LaSEM (``classify_suitability_predictors``).
 """
 
 from __future__ import annotations
@@ -55,6 +89,8 @@ __all__ = [
     "CLASS_SCORE_BANDS",
     "NODATA_CLASS",
     "ON_LIMIT",
+    "BARE_NUMBER",
+    "SIGNS",
 ]
 
 CLASSES = ("S1", "S2", "S3", "N")
@@ -62,13 +98,19 @@ CLASSES = ("S1", "S2", "S3", "N")
 DEFAULT_CLASS_SCORES: dict[str, float] = {"S1": 1.0, "S2": 0.7, "S3": 0.5, "N": 0.0}
 NODATA_CLASS = 0
 """Factor class code for a cell without data (classes are 1=S1 ... 4=N)."""
-ON_LIMIT = ("worse", "better")
+ON_LIMIT = ("worse", "better", "right_closed", "left_closed")
 """How a value exactly on a limit shared by two classes is classed (see the module docstring)."""
+BARE_NUMBER = ("value", "upper")
+"""How a bare number such as ``"25"`` is read: that single value, or 25 and below."""
+SIGNS = ("shared", "strict")
+"""How ``>a`` and ``<a`` are read: a limit shared with the next range, or excluding ``a``."""
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"^({_NUM})\s*[-–]\s*({_NUM})$")
-_GT = re.compile(rf"^>=?\s*({_NUM})$")
-_LT_PREFIX = re.compile(rf"^<=?\s*({_NUM})$")
+_GE = re.compile(rf"^(?:>=|≥)\s*({_NUM})$")
+_GT = re.compile(rf"^>\s*({_NUM})$")
+_LE = re.compile(rf"^(?:<=|≤)\s*({_NUM})$")
+_LT_PREFIX = re.compile(rf"^<\s*({_NUM})$")
 _LT_SUFFIX = re.compile(rf"^({_NUM})\s*<$")
 _BARE = re.compile(rf"^{_NUM}$")
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
@@ -76,51 +118,85 @@ _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 
 @dataclass(frozen=True)
 class Interval:
-    """A closed value range ``[lo, hi]`` (``-inf``/``inf`` for open ends) and its source text."""
+    """A value range from ``lo`` to ``hi`` (``-inf``/``inf`` for open ends) and its source
+    text. ``lo_closed``/``hi_closed`` say what the text writes about an end: ``True`` it holds
+    the limit (``>=``, ``<=``), ``False`` it excludes it (``>``, ``<`` with
+    ``signs="strict"``), ``None`` nothing (the end is a limit shared with the next range)."""
 
     lo: float
     hi: float
     text: str
+    lo_closed: bool | None = None
+    hi_closed: bool | None = None
 
     def distance(self, value: float) -> float:
-        """0 inside the range (ends included), else the distance to the nearer end."""
+        """0 from ``lo`` to ``hi`` (ends included), else the distance to the nearer end."""
         return max(self.lo - value, 0.0, value - self.hi)
 
 
-def parse_range(text: Any) -> Interval:
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def parse_range(text: Any, *, bare_number: str = "value", signs: str = "shared") -> Interval:
     """Parse one cell of a class-limit table into an :class:`Interval`.
 
+    ``bare_number``: ``"value"`` reads ``"25"`` as exactly 25, ``"upper"`` as 25 and below
+    (held in writing, as LaSEM's tables mean it). ``signs``: ``"shared"`` reads ``>a``/``<a``
+    as a limit ``a`` shared with the next range, ``"strict"`` as excluding ``a``.
+
     >>> parse_range("25-28")
-    Interval(lo=25.0, hi=28.0, text='25-28')
-    >>> parse_range("20<").hi, parse_range(">35").lo
-    (20.0, 35.0)
+    Interval(lo=25.0, hi=28.0, text='25-28', lo_closed=None, hi_closed=None)
+    >>> parse_range("20<").hi, parse_range(">35").lo, parse_range(">=35").lo_closed
+    (20.0, 35.0, True)
+    >>> parse_range("2500", bare_number="upper")
+    Interval(lo=-inf, hi=2500.0, text='2500', lo_closed=None, hi_closed=True)
+    >>> parse_range(">25", signs="strict").lo_closed
+    False
 
     Raises ``ValueError`` with a reason for anything else (``"20-Oct"``, ``"abc"``, ``"5-3"``).
     """
+    _choice("bare_number", bare_number, BARE_NUMBER)
+    _choice("signs", signs, SIGNS)
+    strict = False if signs == "strict" else None
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a value range")
     if isinstance(text, (int, float)):
-        v = float(text)
-        return Interval(v, v, str(text))
+        return _bare(float(text), str(text), bare_number)
     s = str(text).strip()
     if m := _RANGE.match(s):
         lo, hi = float(m.group(1)), float(m.group(2))
         if not lo < hi:
             raise ValueError(f"{s!r}: the lower end must be below the upper end")
         return Interval(lo, hi, s)
+    if m := _GE.match(s):
+        return Interval(float(m.group(1)), math.inf, s, lo_closed=True)
     if m := _GT.match(s):
-        return Interval(float(m.group(1)), math.inf, s)
-    if m := (_LT_PREFIX.match(s) or _LT_SUFFIX.match(s)):
+        return Interval(float(m.group(1)), math.inf, s, lo_closed=strict)
+    if m := _LE.match(s):
+        return Interval(-math.inf, float(m.group(1)), s, hi_closed=True)
+    if m := _LT_PREFIX.match(s):
+        return Interval(-math.inf, float(m.group(1)), s, hi_closed=strict)
+    if m := _LT_SUFFIX.match(s):
+        # LaSEM reads "a<" as "a and below" (-inf, a]: never a strict sign
         return Interval(-math.inf, float(m.group(1)), s)
     if _BARE.match(s):
-        v = float(s)
-        return Interval(v, v, s)
+        return _bare(float(s), s, bare_number)
     if re.search(rf"\b({_MONTHS})\b", s, re.IGNORECASE):
         raise ValueError(
             f"{s!r} looks like a spreadsheet date, not a value range (was it 'a-b' before a "
             "spreadsheet converted it?); fix the cell in the source table"
         )
-    raise ValueError(f"{s!r} is not a value range ('a-b', '>a', 'a<', '<a' or a number)")
+    raise ValueError(f"{s!r} is not a value range ('a-b', '>a', '>=a', 'a<', '<a', '<=a' "
+                     "or a number)")
+
+
+def _bare(v: float, text: str, bare_number: str) -> Interval:
+    if bare_number == "upper":
+        return Interval(-math.inf, v, text, hi_closed=True)
+    return Interval(v, v, text)
 
 
 @dataclass(frozen=True)
@@ -130,17 +206,25 @@ class ClassLimits:
     intervals: tuple[tuple[Interval, int], ...]
 
     @classmethod
-    def coerce(cls, limits: ClassLimits | Mapping[str, Any], *, where: str = "limits") -> ClassLimits:
+    def coerce(cls, limits: ClassLimits | Mapping[str, Any], *, where: str = "limits",
+               bare_number: str = "value", signs: str = "shared") -> ClassLimits:
         """``limits`` itself, or parsed from a mapping (:meth:`from_mapping`)."""
-        return limits if isinstance(limits, ClassLimits) else cls.from_mapping(limits, where=where)
+        if isinstance(limits, ClassLimits):
+            return limits
+        return cls.from_mapping(limits, where=where, bare_number=bare_number, signs=signs)
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any], *, where: str = "limits") -> ClassLimits:
-        """Build from ``{"S1": ["25-28"], "S2": ["20-25", "28-32"], ...}``; strict: every
-        problem (unknown class, unreadable range, overlapping ranges) is a
-        :class:`~gies.errors.ProfileError` naming ``where`` and the class."""
+    def from_mapping(cls, mapping: Mapping[str, Any], *, where: str = "limits",
+                     bare_number: str = "value", signs: str = "shared") -> ClassLimits:
+        """Build from ``{"S1": ["25-28"], "S2": ["20-25", "28-32"], ...}`` (cells read by
+        :func:`parse_range` with ``bare_number`` and ``signs``); strict: every problem
+        (unknown class, unreadable range, overlapping ranges, two ranges that both hold a
+        limit in writing) is a :class:`~gies.errors.ProfileError` naming ``where`` and the
+        class."""
         if not isinstance(mapping, Mapping) or not mapping:
             raise ProfileError(f"{where}: expected a mapping of classes to ranges")
+        _choice("bare_number", bare_number, BARE_NUMBER)
+        _choice("signs", signs, SIGNS)
         out: list[tuple[Interval, int]] = []
         problems = []
         for name, cells in mapping.items():
@@ -149,7 +233,8 @@ class ClassLimits:
                 continue
             for cell in cells if isinstance(cells, list) else [cells]:
                 try:
-                    out.append((parse_range(cell), CLASSES.index(name) + 1))
+                    out.append((parse_range(cell, bare_number=bare_number, signs=signs),
+                                CLASSES.index(name) + 1))
                 except ValueError as exc:
                     problems.append(f"{where}.{name}: {exc}")
         if problems:
@@ -165,6 +250,12 @@ class ClassLimits:
                         f"{where}: ranges {a.text!r} ({CLASSES[ca - 1]}) and {b.text!r} "
                         f"({CLASSES[cb - 1]}) overlap; a value would be in two classes"
                     )
+                if ca != cb and shared_end_only and _holds(a, lo) and _holds(b, lo):
+                    raise ProfileError(
+                        f"{where}: ranges {a.text!r} ({CLASSES[ca - 1]}) and {b.text!r} "
+                        f"({CLASSES[cb - 1]}) both hold the limit {lo:g} in writing; "
+                        "a value on it would be in two classes (write '>' or '<' on one side)"
+                    )
         return cls(tuple(out))
 
     def as_table(self) -> dict[str, list[str]]:
@@ -175,45 +266,92 @@ class ClassLimits:
         return table
 
 
+def _holds(iv: Interval, v: float) -> bool:
+    """Whether ``iv``'s text holds ``v`` in writing (``>=``/``<=`` or a bare upper bound)."""
+    return (v == iv.lo and iv.lo_closed is True) or (v == iv.hi and iv.hi_closed is True)
+
+
+def _ends(intervals) -> list[tuple[float, float, bool, bool, int]]:
+    """Per interval: ``(lo, hi, lo_in, hi_in, code)``, whether each end lies inside it.
+
+    A written end is as written; an unwritten end lies inside unless another range holds
+    that limit in writing (written strictness wins over ``on_limit``); ties between two
+    ranges holding a limit are then broken by the ``on_limit`` rule."""
+    claimed = {v for iv, _ in intervals for v, c in ((iv.lo, iv.lo_closed), (iv.hi, iv.hi_closed))
+               if c is True}
+    out = []
+    for iv, code in intervals:
+        lo_in = iv.lo_closed if iv.lo_closed is not None else iv.lo not in claimed
+        hi_in = iv.hi_closed if iv.hi_closed is not None else iv.hi not in claimed
+        out.append((iv.lo, iv.hi, lo_in, hi_in, code))
+    return out
+
+
 def _distance(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """0 inside [lo, hi], else the distance to the nearer end (safe for ±inf)."""
     return np.where(x < lo, lo - x, np.where(x > hi, x - hi, 0.0))
 
 
-def _classes_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
+def _tie_rank(x: np.ndarray, lo: float, hi: float, code: int, on_limit: str) -> np.ndarray:
+    """Preference of a range among those equally good for ``x`` (lower is preferred).
+
+    ``worse``/``better``: by class. ``right_closed``: the range lying at or below ``x`` (it
+    ends there: (a, b]), then a range holding ``x`` within, then one above; ``left_closed``
+    the mirror image ([a, b)). Equal positions fall back to the less suitable class."""
+    if on_limit == "worse":
+        return np.full(x.shape, 5 - code, dtype=np.int64)
+    if on_limit == "better":
+        return np.full(x.shape, code, dtype=np.int64)
+    below, above = (x >= hi), (x <= lo)
+    if on_limit == "left_closed":
+        below, above = above, below
+    pos = np.where(below, 0, np.where(above, 2, 1))
+    return pos * 10 + (5 - code)
+
+
+def _match_np(x: np.ndarray, ends, on_limit: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(index of the matched range, whether x lies inside some range)``; index -1 for NaN.
+
+    Key per range, smallest wins: (not inside, distance, tie rank). A later range only
+    wins with a strictly smaller key, so equal keys keep the first range of the table."""
     dtype = np.asarray(x).dtype
     # ±inf is treated as a very large finite value so that it still has a nearest range
-    x = np.clip(np.asarray(x, dtype=np.float64), -1e300, 1e300)
-    best_d = np.full(x.shape, np.inf)
-    best_c = np.zeros(x.shape, dtype=np.uint8)
-    # Visit intervals from the preferred class of a tie to the other: a later interval only
-    # wins with a strictly smaller distance, so ties keep the first visited.
-    order = sorted(intervals, key=lambda ic: ic[1], reverse=worse)
-    for interval, code in order:
-        lo, hi = limits_like(np.empty(0, dtype), interval.lo, interval.hi)
+    xc = np.clip(np.asarray(x, dtype=np.float64), -1e300, 1e300)
+    best_out = np.ones(xc.shape, dtype=bool)
+    best_d = np.full(xc.shape, np.inf)
+    best_r = np.full(xc.shape, np.iinfo(np.int64).max)
+    best_i = np.full(xc.shape, -1, dtype=np.int64)
+    for i, (lo0, hi0, lo_in, hi_in, code) in enumerate(ends):
+        lo, hi = limits_like(np.empty(0, dtype), lo0, hi0)
         with np.errstate(invalid="ignore"):
-            dist = _distance(x, lo, hi)
-        take = dist < best_d
+            dist = _distance(xc, lo, hi)
+            inside = (((xc > lo) | ((xc == lo) & lo_in)) & ((xc < hi) | ((xc == hi) & hi_in)))
+        rank = _tie_rank(xc, lo, hi, code, on_limit)
+        out = ~inside
+        take = (out < best_out) | ((out == best_out) & (
+            (dist < best_d) | ((dist == best_d) & (rank < best_r))))
+        best_out = np.where(take, out, best_out)
         best_d = np.where(take, dist, best_d)
-        best_c = np.where(take, np.uint8(code), best_c)
-    best_c[np.isnan(x)] = NODATA_CLASS
-    return best_c
+        best_r = np.where(take, rank, best_r)
+        best_i = np.where(take, i, best_i)
+    nan = np.isnan(np.asarray(x, dtype=np.float64))
+    best_i[nan] = -1
+    return best_i, ~best_out | nan
 
 
-def _unmatched_np(x: np.ndarray, intervals) -> np.ndarray:
-    dtype = np.asarray(x).dtype
-    x = np.asarray(x, dtype=np.float64)
-    inside = np.zeros(x.shape, dtype=bool)
-    for interval, _ in intervals:
-        lo, hi = limits_like(np.empty(0, dtype), interval.lo, interval.hi)
-        inside |= (x >= lo) & (x <= hi)
-    return ~inside & ~np.isnan(x)
+def _classes_np(x: np.ndarray, ends, on_limit: str) -> np.ndarray:
+    idx, _ = _match_np(x, ends, on_limit)
+    lut = np.array([c for *_, c in ends] + [NODATA_CLASS], dtype=np.uint8)
+    return lut[idx]  # index -1 (NaN) picks the trailing NODATA_CLASS
 
 
-def _on_limit(on_limit: str) -> bool:
-    if on_limit not in ON_LIMIT:
-        raise ValueError(f"on_limit must be 'worse' or 'better', got {on_limit!r}")
-    return on_limit == "worse"
+def _unmatched_np(x: np.ndarray, ends, on_limit: str) -> np.ndarray:
+    _, inside = _match_np(x, ends, on_limit)
+    return ~inside
+
+
+def _on_limit(on_limit: str) -> str:
+    return _choice("on_limit", on_limit, ON_LIMIT)
 
 
 def class_limits_classes(
@@ -221,10 +359,14 @@ def class_limits_classes(
     *,
     limits: ClassLimits | Mapping[str, Any],
     on_limit: str = "worse",
+    bare_number: str = "value",
+    signs: str = "shared",
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """FAO class of every cell: uint8 1=S1, 2=S2, 3=S3, 4=N, 0=no data.
 
-    See the module docstring for the matching, on-limit and unmatched-value rules.
+    See the module docstring for the matching, on-limit (``on_limit``: ``worse``,
+    ``better``, ``right_closed`` = intervals (a, b], ``left_closed`` = [a, b)), written
+    strictness (``signs``), bare-number (``bare_number``) and unmatched-value rules.
     Returns ``(classes, unmatched)`` where ``unmatched`` is a boolean layer of valid cells
     that fell in no range (classed by the nearest range).
 
@@ -232,15 +374,16 @@ def class_limits_classes(
     --------
     >>> from gies.testing import make_layer
     >>> lim = {"S1": ["1-2"], "S2": ["2-3"], "S3": ["3-4"], "N": [">4"]}
-    >>> c, _ = class_limits_classes(make_layer([[0.5, 2, 2.5, 4, 5, float("nan")]]),
-    ...                             limits=lim, on_limit="worse")
-    >>> c.values
-    array([[1, 2, 2, 4, 4, 0]], dtype=uint8)
+    >>> lyr = make_layer([[0.5, 2, 2.5, 3, 4, 5, float("nan")]])
+    >>> class_limits_classes(lyr, limits=lim, on_limit="worse")[0].values
+    array([[1, 2, 2, 3, 4, 4, 0]], dtype=uint8)
+    >>> class_limits_classes(lyr, limits=lim, on_limit="right_closed")[0].values
+    array([[1, 1, 2, 2, 3, 4, 0]], dtype=uint8)
     """
-    worse = _on_limit(on_limit)
-    intervals = ClassLimits.coerce(limits).intervals
-    classes = blockwise(layer, _classes_np, intervals, worse, dtype=np.uint8)
-    unmatched = blockwise(layer, _unmatched_np, intervals, dtype=bool)
+    on_limit = _on_limit(on_limit)
+    ends = _ends(ClassLimits.coerce(limits, bare_number=bare_number, signs=signs).intervals)
+    classes = blockwise(layer, _classes_np, ends, on_limit, dtype=np.uint8)
+    unmatched = blockwise(layer, _unmatched_np, ends, on_limit, dtype=bool)
     c = like(layer, classes, name=f"{layer.name}_class", units="class")
     c.attrs["classes"] = {str(i + 1): name for i, name in enumerate(CLASSES)}
     return c, like(layer, unmatched, name=f"{layer.name}_unmatched", units="1")
@@ -275,10 +418,13 @@ def class_scores(
 @CURVES.register("class_limits", classes=class_limits_classes, from_classes=class_scores,
                  profile_param="limits")
 def class_limits(layer: xr.DataArray, *, limits: ClassLimits | Mapping[str, Any],
-                 on_limit: str = "worse",
+                 on_limit: str = "worse", bare_number: str = "value", signs: str = "shared",
                  scores: Mapping[str, float] | None = None) -> xr.DataArray:
     """FAO class limits scored by a step per class: the class of each cell
-    (:func:`class_limits_classes`: nearest range, ``on_limit`` tie rule), then its step
+    (:func:`class_limits_classes`: nearest range; ``on_limit`` on a shared limit:
+    ``worse``, ``better``, ``right_closed`` (a, b] or ``left_closed`` [a, b); ``signs``:
+    ``shared``/``strict`` reading of ``>a``/``<a``; ``bare_number``: ``value``/``upper``
+    reading of a bare number), then its step
     score (:func:`class_scores`: S1 1.0, S2 0.7, S3 0.5, N 0.0 unless ``scores`` says
     otherwise). ``limits``: ``{"S1": ["25-28"], "S2": ["20-25", "28-32"], ...}`` (see the
     module docstring). Reference: FAO (1976); Sys, Van Ranst, Debaveye & Beernaert (1993)
@@ -292,7 +438,8 @@ def class_limits(layer: xr.DataArray, *, limits: ClassLimits | Mapping[str, Any]
     >>> s.values.tolist()
     [[1.0, 0.699999988079071, 0.699999988079071, 0.0, 0.0]]
     """
-    classes, _ = class_limits_classes(layer, limits=limits, on_limit=on_limit)
+    classes, _ = class_limits_classes(layer, limits=limits, on_limit=on_limit,
+                                      bare_number=bare_number, signs=signs)
     return class_scores(classes, scores=scores)
 
 
@@ -340,27 +487,8 @@ def _interval_plan(intervals) -> list[tuple[float, float, str, float, float]]:
     return plan
 
 
-def _nearest_interval_np(x: np.ndarray, intervals, worse: bool) -> np.ndarray:
-    """Index of the matched interval (same tie rule as :func:`_classes_np`); -1 for NaN."""
-    dtype = np.asarray(x).dtype
-    xc = np.clip(np.asarray(x, dtype=np.float64), -1e300, 1e300)
-    best_d = np.full(xc.shape, np.inf)
-    best_i = np.full(xc.shape, -1, dtype=np.int64)
-    order = sorted(range(len(intervals)), key=lambda i: intervals[i][1], reverse=worse)
-    for i in order:
-        iv = intervals[i][0]
-        lo, hi = limits_like(np.empty(0, dtype), iv.lo, iv.hi)
-        with np.errstate(invalid="ignore"):
-            dist = _distance(xc, lo, hi)
-        take = dist < best_d
-        best_d = np.where(take, dist, best_d)
-        best_i = np.where(take, i, best_i)
-    best_i[np.isnan(np.asarray(x, dtype=np.float64))] = -1
-    return best_i
-
-
-def _interpolated_np(x: np.ndarray, intervals, plan, worse: bool) -> np.ndarray:
-    idx = _nearest_interval_np(x, intervals, worse)
+def _interpolated_np(x: np.ndarray, ends, plan, on_limit: str) -> np.ndarray:
+    idx, _ = _match_np(x, ends, on_limit)
     x64 = np.asarray(x, dtype=np.float64)
     out = np.full(x64.shape, np.nan)
     for i, (lo, hi, kind, s_lo, s_hi) in enumerate(plan):
@@ -381,13 +509,14 @@ def _interpolated_np(x: np.ndarray, intervals, plan, worse: bool) -> np.ndarray:
 
 @CURVES.register("class_interpolated", classes=class_limits_classes, profile_param="limits")
 def class_interpolated_scores(
-    layer: xr.DataArray, *, limits: ClassLimits | Mapping[str, Any], on_limit: str = "worse"
+    layer: xr.DataArray, *, limits: ClassLimits | Mapping[str, Any], on_limit: str = "worse",
+    bare_number: str = "value", signs: str = "shared",
 ) -> xr.DataArray:
     """FAO class limits scored continuously within each class (Sys's parametric approach).
 
     A cell is matched to a range exactly as in :func:`class_limits_classes` (nearest range,
-    ``on_limit`` tie rule), so its class never changes; its score is then interpolated
-    linearly *within* the range, between the class's score band edges
+    ``on_limit`` tie rule, ``signs`` and ``bare_number`` readings), so its class never
+    changes; its score is then interpolated linearly *within* the range, between the class's score band edges
     (:data:`CLASS_SCORE_BANDS`: S1 [0.8, 1], S2 [0.6, 0.8), S3 [0.4, 0.6), N [0, 0.4), the
     ``fao`` scheme), so ``classify_score(min(scores))`` still gives the FAO
     maximum-limitation class.
@@ -413,9 +542,9 @@ def class_interpolated_scores(
     >>> [round(float(v), 3) for v in s.values[0]]
     [1.0, 0.8, 0.7, 0.6, 0.5, 0.0, 0.0]
     """
-    worse = _on_limit(on_limit)
-    intervals = ClassLimits.coerce(limits).intervals
+    on_limit = _on_limit(on_limit)
+    intervals = ClassLimits.coerce(limits, bare_number=bare_number, signs=signs).intervals
     plan = _interval_plan(intervals)
-    data = blockwise(layer, _interpolated_np, intervals, plan, worse)
+    data = blockwise(layer, _interpolated_np, _ends(intervals), plan, on_limit)
     return like(layer, data, name=f"{layer.name}_score", units="1")
 

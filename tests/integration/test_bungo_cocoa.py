@@ -112,6 +112,9 @@ def test_manifest_records_inputs_and_limits(bungo):
     m = json.loads((bungo.output_dir / "manifest.json").read_text())
     assert m["product"]["limit_set"] == "lumens"
     assert m["product"]["limits_used"]["dry_months"]["S1"] == ["1-2"]
+    # how each class-limit factor's table was read, as resolved from the scoring section
+    assert m["product"]["limit_reading"] == dict.fromkeys(
+        FILES, {"on_limit": "worse", "bare_number": "value", "signs": "shared"})
     paths = [i["path"] for i in m["inputs"]]
     assert any(p.endswith("clim_temperature_avg.tif") for p in paths)
     assert all(len(i["sha256"]) == 64 and i["bytes"] > 0 for i in m["inputs"])

@@ -21,7 +21,8 @@ def bungo():
 def test_profile_limits_resolve_with_the_scoring_section(bungo):
     fp = bungo.factors["temperature"]
     assert fp.method == "class_limits" and fp.layer == "temperature" and fp.units == "degC"
-    assert dict(fp.params) == {"limits": bungo.limit_set.limits["temperature"], "on_limit": "worse"}
+    assert dict(fp.params) == {"limits": bungo.limit_set.limits["temperature"], "on_limit": "worse",
+                               "bare_number": "value", "signs": "shared"}
     assert fp.group == "climate" and fp.subclass == "c" and fp.has_classes
     assert fp.origin.loc == ("limit_sets", "lumens", "limits", "temperature")
     assert fp.origin.source is not None and fp.origin.source.path.name == "cocoa.yaml"
@@ -52,6 +53,37 @@ def test_replace_merges_mappings_replaces_lists_and_leaves_the_original(bungo):
     with pytest.raises(ConfigError) as exc:
         bungo.replace(scoring={"on_limit": "best"})
     assert "scoring.on_limit" in str(exc.value) and "bungo-cocoa.yaml" in str(exc.value)
+
+
+def test_a_factor_on_limit_overrides_the_scoring_section_for_that_factor_only(bungo):
+    q = bungo.replace(scoring={"on_limit": "better", "bare_number": "upper", "signs": "strict"},
+                      factors={"soil_depth": {"on_limit": "right_closed"}})
+    assert q.factors["soil_depth"].params["on_limit"] == "right_closed"
+    assert q.factors["temperature"].params["on_limit"] == "better"
+    assert {f: (fp.params["bare_number"], fp.params["signs"]) for f, fp in q.factors.items()} == \
+        dict.fromkeys(q.factors, ("upper", "strict"))
+    # the factor's own key reaches the interpolated curve as well
+    r = q.replace(scoring={"mode": "interpolated"})
+    assert r.factors["soil_depth"].method == "class_interpolated"
+    assert r.factors["soil_depth"].params["on_limit"] == "right_closed"
+    assert r.factors["rainfall"].params["on_limit"] == "better"
+
+
+def test_a_factor_on_limit_is_only_for_class_limits_and_given_once(bungo):
+    with pytest.raises(ConfigError) as exc:
+        bungo.replace(factors={"humidity": {"method": "linear", "units": "%", "on_limit": "better",
+                                            "params": {"minimum": 30, "maximum": 80,
+                                                       "lower": 0, "upper": 100}}})
+    assert "factors.humidity.on_limit" in str(exc.value) and "'linear'" in str(exc.value)
+    lim = {"S1": ["40-65"], "S2": ["65-75"], "S3": ["75-85"], "N": [">85"]}
+    with pytest.raises(ConfigError) as exc:
+        bungo.replace(factors={"humidity": {"method": "class_limits", "units": "%",
+                                            "on_limit": "better",
+                                            "params": {"limits": lim, "on_limit": "worse"}}})
+    assert "factors.humidity.on_limit" in str(exc.value) and "given twice" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        bungo.replace(factors={"humidity": {"on_limit": "closest"}})
+    assert "factors.humidity.on_limit" in str(exc.value)
 
 
 def test_a_loaded_pipeline_is_a_value(bungo):

@@ -339,7 +339,7 @@ def test_prop_trapezoid_monotone_outside_optimum(limits, xs):
 
 @SETTINGS
 @given(xs=st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False) | st.just(NAN), min_size=1, max_size=10),
-       on_limit=st.sampled_from(["worse", "better"]),
+       on_limit=st.sampled_from(["worse", "better", "right_closed", "left_closed"]),
        table=st.sampled_from([DRY, DEPTH, GAP]))
 def test_prop_class_codes_valid(xs, on_limit, table):
     c, _ = _classes(xs, table, on_limit)

@@ -250,7 +250,8 @@ def test_interpolated_open_ranges_use_step_scores():
 
 @FAST
 @given(x=st.lists(st.floats(-50, 200, allow_nan=False, width=32), min_size=1, max_size=10),
-       limits=st.sampled_from([DEPTH, TEMP, DRY]), on_limit=st.sampled_from(["worse", "better"]))
+       limits=st.sampled_from([DEPTH, TEMP, DRY]),
+       on_limit=st.sampled_from(["worse", "better", "right_closed", "left_closed"]))
 def test_interpolated_keeps_the_class(x, limits, on_limit):
     lyr = _row(x)
     classes, _ = class_limits.class_limits_classes(lyr, limits=limits, on_limit=on_limit)
