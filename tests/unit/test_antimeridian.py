@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from gies.grid import Grid, in_lon_frame, unwrap_all, unwrap_longitudes
 from gies.io.read import read_vector
-from tests.unit.conftest_paths import REPO
+from .conftest_paths import REPO
 
 FIJI = REPO / "tests" / "data" / "fiji" / "ne50m_admin0_fiji.geojson"
 GEOD = Geod(ellps="WGS84")
