@@ -28,6 +28,9 @@ __all__ = [
     "lon_arc",
     "wrapped_geographic",
     "crs_label",
+    "unwrap_longitudes",
+    "unwrap_all",
+    "in_lon_frame",
     "aoi_lonlat",
     "tile_spans",
     "tile_shape",
@@ -366,17 +369,25 @@ def tile_shape(tile) -> tuple[int, int]:
 # -- AOI helpers ----------------------------------------------------------------------------
 def _as_geometry(geometry: Any, geometry_crs: Any) -> tuple[Any, CRS]:
     """A single shapely geometry and its CRS from a geometry / GeoSeries / GeoDataFrame."""
-    if hasattr(geometry, "geometry") and hasattr(geometry, "crs"):  # GeoDataFrame/GeoSeries
-        crs = geometry_crs if geometry_crs is not None else geometry.crs
-        geom = geometry.geometry.union_all() if hasattr(geometry.geometry, "union_all") else (
-            geometry.geometry.unary_union)
-    else:
-        crs, geom = geometry_crs, geometry
+    import shapely
+
+    frame = hasattr(geometry, "geometry") and hasattr(geometry, "crs")  # GeoDataFrame/GeoSeries
+    crs = (geometry_crs if geometry_crs is not None else geometry.crs) if frame else geometry_crs
     if crs is None:
         raise ValueError("the AOI geometry has no CRS: pass geometry_crs")
+    crs = CRS.from_user_input(crs)
+    parts = (np.array(geometry.geometry.array, dtype=object) if frame
+             else np.array([geometry], dtype=object))
+    if crs.is_geographic:  # rings across ±180° made continuous before the union
+        parts = unwrap_all(parts)
+    # GEOS's union stops with a TopologyException on self-intersecting input
+    bad = ~shapely.is_missing(parts)
+    bad[bad] = ~shapely.is_valid(parts[bad])
+    parts[bad] = shapely.make_valid(parts[bad])
+    geom = shapely.union_all(parts) if frame else parts[0]
     if geom is None or geom.is_empty:
         raise ValueError("the AOI geometry is empty")
-    return geom, CRS.from_user_input(crs)
+    return geom, crs
 
 
 def _densified(geom: Any, crs: CRS) -> Any:
@@ -475,3 +486,146 @@ def wrapped_geographic(crs: Any) -> CRS:
         d = {k: v for k, v in c.to_dict().items() if k != "type"}
     d["lon_wrap"] = 180
     return CRS.from_dict(d)
+
+
+# -- lon/lat polygons across the antimeridian ---------------------------------------------------
+def _unwrapped_ring(xy: np.ndarray) -> np.ndarray | None:
+    """The ring's vertices made continuous in longitude, or ``None`` when it is kept.
+
+    Consecutive vertices more than 180° of longitude apart are joined the short way, across
+    ±180° (as geodesic libraries and RFC 7946 read them): every later vertex is moved by
+    ``−360 · round(Δλ / 360)`` accumulated over the jumps. A ring whose jumps do not cancel
+    (it encircles a pole, as Antarctica's does along −90°) has no continuous form and is kept.
+    """
+    x = xy[:, 0]
+    d = np.diff(x)
+    k = np.where(np.abs(d) > 180.0, -np.round(d / 360.0), 0.0)
+    if not k.any():
+        return None
+    shift = 360.0 * np.concatenate(([0.0], np.cumsum(k)))
+    if shift[-1] != 0.0:
+        return None
+    out = np.array(xy, dtype=float)
+    out[:, 0] = x + shift
+    return out
+
+
+def _unwrapped_polygon(poly: Any) -> Any:
+    """The polygon with continuous rings (:func:`unwrap_longitudes`), ``None`` when kept."""
+    import shapely
+
+    shell = np.asarray(poly.exterior.coords)
+    ext = _unwrapped_ring(shell)
+    if ext is None:
+        # holes lie inside the shell's longitudes; a shell that does not cross keeps them
+        return None
+    if shapely.Polygon(ext[:, :2]).area == 0.0:
+        # a world-wide box drawn with 4 vertices (−180 → 180 along a parallel) would collapse
+        # to a line: its long edges are meant as written
+        return None
+    mid = 0.5 * (ext[:, 0].min() + ext[:, 0].max())
+    holes = []
+    for ring in poly.interiors:
+        h = np.asarray(ring.coords, dtype=float)
+        u = _unwrapped_ring(h)
+        h = h.copy() if u is None else u
+        # a hole written on the other side of ±180° belongs to the shell's side
+        h[:, 0] += 360.0 * np.round((mid - 0.5 * (h[:, 0].min() + h[:, 0].max())) / 360.0)
+        holes.append(h)
+    # one representation whatever vertex the ring starts at: westernmost vertex in −180..180
+    off = -360.0 * math.floor((ext[:, 0].min() + 180.0) / 360.0)
+    ext[:, 0] += off
+    for h in holes:
+        h[:, 0] += off
+    return shapely.Polygon(ext, holes)
+
+
+def unwrap_longitudes(geometry: Any) -> Any:
+    """A lon/lat (Multi)Polygon whose rings cross ±180° made continuous in longitude.
+
+    Natural Earth and most global data sets write a ring that crosses the antimeridian with
+    a jump, e.g. Rabi Island in Fiji: ``179.98 → −180 … −179.90 … −180 → 180``. Read as
+    plane coordinates such a ring runs around the world: GEOS's union fails on it and
+    ``make_valid`` turns the island into a sliver around the world along its latitude.
+    Unwrapping moves the vertices after each jump of more than
+    180° by ±360° (``179.98 → 180.0`` … ``180.10``), which gives the same ring on the
+    ellipsoid, then moves the polygon by a multiple of 360° so that its westernmost vertex
+    lies in [−180, 180): one representation whatever vertex a ring starts at.
+
+    Kept as written: rings without such a jump (the geometry object itself is returned), a
+    ring encircling a pole (its jumps do not cancel) and a shell that would collapse to no
+    area (a world-wide box with 4 vertices). Holes are moved to their shell's side.
+    Geometries other than polygons are returned unchanged. Projections take longitudes
+    beyond 180° as they are; for a geographic grid see :func:`in_lon_frame`.
+
+    >>> from shapely.geometry import Polygon
+    >>> ring = [(179.5, -16.0), (-179.5, -16.0), (-179.5, -17.0), (179.5, -17.0)]
+    >>> unwrap_longitudes(Polygon(ring)).bounds
+    (179.5, -17.0, 180.5, -16.0)
+    """
+    import shapely
+
+    if geometry is None or geometry.is_empty:
+        return geometry
+    kind = geometry.geom_type
+    if kind == "Polygon":
+        u = _unwrapped_polygon(geometry)
+        return geometry if u is None else u
+    if kind == "MultiPolygon":
+        parts = list(geometry.geoms)
+        new = [_unwrapped_polygon(p) for p in parts]
+        if all(u is None for u in new):
+            return geometry
+        return shapely.MultiPolygon([p if u is None else u for p, u in zip(parts, new)])
+    return geometry
+
+
+def unwrap_all(geometries: Any) -> np.ndarray:
+    """:func:`unwrap_longitudes` of every geometry of an array or GeoSeries (object array);
+    only geometries wider than 180° can hold a jump and are looked at."""
+    import shapely
+
+    geoms = np.array(getattr(geometries, "array", geometries), dtype=object)
+    b = shapely.bounds(geoms)
+    wide = np.flatnonzero(b[:, 2] - b[:, 0] > 180.0)
+    for i in wide:
+        geoms[i] = unwrap_longitudes(geoms[i])
+    return geoms
+
+
+def in_lon_frame(geometry: Any, west: float) -> Any:
+    """A valid lon/lat geometry cut into the longitudes ``west .. west + 360`` of a
+    geographic grid: the parts beyond are cut at the frame's edges and moved by ∓360°.
+
+    An unwrapped polygon (:func:`unwrap_longitudes`) reaching beyond 180° is split at
+    ±180° on a −180..180 grid, each part keeping its area; geometries inside the frame are
+    returned as they are.
+
+    >>> from shapely.geometry import box
+    >>> g = in_lon_frame(box(179.5, -17.0, 180.5, -16.0), -180.0)
+    >>> sorted(p.bounds for p in g.geoms)
+    [(-180.0, -17.0, -179.5, -16.0), (179.5, -17.0, 180.0, -16.0)]
+    """
+    import shapely
+    from shapely import affinity
+
+    if geometry is None or geometry.is_empty:
+        return geometry
+    x0, y0, x1, y1 = geometry.bounds
+    east = west + 360.0
+    if x0 >= west and x1 <= east:
+        return geometry
+    dim = shapely.get_dimensions(geometry)
+    pieces = []
+    for k in range(math.floor((x0 - west) / 360.0), math.ceil((x1 - west) / 360.0)):
+        cut = geometry.intersection(shapely.box(west + 360.0 * k, y0 - 1.0,
+                                                east + 360.0 * k, y1 + 1.0))
+        cut = affinity.translate(cut, xoff=-360.0 * k)
+        # the cut also yields the frame's edge as lines or points: only parts of the
+        # geometry's own dimension are kept
+        pieces += [p for p in shapely.get_parts(cut)
+                   if shapely.get_dimensions(p) == dim and not p.is_empty]
+    if dim == 2:
+        # parts from different frames cannot overlap (a valid polygon spans < 360°)
+        return pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces)
+    return shapely.union_all(pieces)

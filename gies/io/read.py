@@ -232,7 +232,13 @@ def open_inputs(plan, *, skip=()) -> dict:
 
 
 def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
-    """Read a vector file; errors name the key and say what to do."""
+    """Read a vector file; errors name the key and say what to do.
+
+    In a geographic CRS, polygon rings that cross the antimeridian with a jump of more than
+    180° of longitude are made continuous (:func:`gies.grid.unwrap_longitudes`) before
+    anything unions or repairs them: the AOI, zones, constraints and origin areas all come
+    through here.
+    """
     import geopandas as gpd
 
     _check_path(path, key)
@@ -250,6 +256,12 @@ def read_vector(path: Path, *, layer: str | None, key: str) -> gpd.GeoDataFrame:
         )
     if gdf.empty:
         raise LayerError(f"{key}: {path} has no features")
+    if gdf.crs.is_geographic:
+        from gies.grid import unwrap_all
+
+        geoms = unwrap_all(gdf.geometry)
+        if not all(new is old for new, old in zip(geoms, gdf.geometry.array)):
+            gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
     return gdf
 
 

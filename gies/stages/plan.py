@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import geopandas as gpd
+import numpy as np
 from shapely.ops import unary_union
 
 from gies.config import LoadedPipeline, LayerSpec
@@ -27,7 +28,7 @@ from gies.errors import (
     GiesWarning,
     LayerError,
 )
-from gies.grid import Grid
+from gies.grid import Grid, in_lon_frame, unwrap_all
 from gies.io.read import RasterInfo, raster_info, read_vector
 from gies.methods.registry import DERIVATIONS
 from gies.stages.preflight import coverage, coverage_problem
@@ -221,15 +222,51 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
     """Polygons in the grid's CRS. Edges of lon/lat polygons follow meridians and parallels,
     which are curves in most projections: they are densified first (:func:`densify_step`:
     the chords stray at most 1 % of a cell from the curves), so a 4-vertex box keeps its
-    true area."""
+    true area.
+
+    On a geographic grid the polygons are then put in the grid's longitudes
+    (:func:`in_grid_longitudes`): an AOI or zone that crosses the antimeridian is split at
+    ±180° on a −180..180 grid."""
     from pyproj import CRS
 
     src = CRS.from_user_input(gdf.crs)
-    if src.equals(grid.pyproj_crs):
+    if not src.equals(grid.pyproj_crs):
+        if src.is_geographic and not grid.is_geographic:
+            gdf = gdf.set_geometry(gdf.geometry.segmentize(densify_step(grid)))
+        gdf = gdf.to_crs(grid.crs)
+    return in_grid_longitudes(gdf, grid) if grid.is_geographic else gdf
+
+
+def in_grid_longitudes(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
+    """Geometries (in the CRS of the geographic ``grid``) in the grid's 360° of longitude.
+
+    The frame is −180..180 for a grid inside those longitudes, otherwise (a grid across the
+    antimeridian, in ``+lon_wrap=180`` longitudes, or a 0..360 raster) the 360° centred on
+    the grid. PROJ puts every vertex in its CRS's longitudes one by one, which cuts a
+    polygon across the CRS's edge into a ring around the world: rings are made continuous
+    again (:func:`unwrap_all`), then what lies beyond the frame is cut at its edges and
+    moved by ∓360° (:func:`in_lon_frame`), so each part keeps its place and its area, e.g.
+    Fiji's Rabi Island (180.0..180.1 once unwrapped) at −180..−179.9 on a −180..180 grid.
+    Geometries inside the frame are kept as they are."""
+    import shapely
+
+    x0, _, x1, _ = grid.bounds
+    eps = 1e-9 * max(1.0, x1 - x0)
+    west = -180.0 if x0 >= -180.0 - eps and x1 <= 180.0 + eps else 0.5 * (x0 + x1) - 180.0
+    geoms = unwrap_all(gdf.geometry)
+    bounds = shapely.bounds(geoms)
+    out = (bounds[:, 0] < west) | (bounds[:, 2] > west + 360.0)
+    if out.any():
+        # cutting needs valid polygons (zones are repaired, and reported, in any case)
+        bad = out & ~shapely.is_valid(geoms)
+        geoms[bad] = shapely.make_valid(geoms[bad])
+        for i in np.flatnonzero(out):
+            geoms[i] = in_lon_frame(geoms[i], west)
+    if all(new is old for new, old in zip(geoms, gdf.geometry.array)):
         return gdf
-    if src.is_geographic and not grid.is_geographic:
-        gdf = gdf.set_geometry(gdf.geometry.segmentize(densify_step(grid)))
-    return gdf.to_crs(grid.crs)
+    gdf = gdf.copy()
+    gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return gdf
 
 
 def _grid(p: LoadedPipeline, infos: Mapping[str, RasterInfo], aoi: gpd.GeoDataFrame) -> Grid:
