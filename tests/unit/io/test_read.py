@@ -31,7 +31,7 @@ def test_strip_decimation_equals_gdal_nearest(tmp_path, shape, monkeypatch):
     info = raster_info(path, key="layers.x")
     calls = []
     real = rd._decimate_by_strips
-    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x: (calls.append(1), real(*x))[1])
+    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x, **k: (calls.append(1), real(*x, **k))[1])
     got, grid = read_sample(info, max_pixels=5000)
     assert calls  # no overviews: the strip path
     with rasterio.open(path) as ds:
@@ -42,7 +42,7 @@ def test_strip_decimation_equals_gdal_nearest(tmp_path, shape, monkeypatch):
 
 
 def test_small_file_and_overviews_read_directly(tmp_path, monkeypatch):
-    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x: pytest.fail("strip path taken"))
+    monkeypatch.setattr(rd, "_decimate_by_strips", lambda *x, **k: pytest.fail("strip path taken"))
     path, a = _tif(tmp_path / "small.tif", (50, 40))
     got, grid = read_sample(raster_info(path, key="layers.x"))
     assert grid.shape == (50, 40) and np.nanmax(got) == a[a != -9999].max()
@@ -65,3 +65,25 @@ def test_gdal_block_cache_is_left_as_it_was(tmp_path):
 
     with block_cache(64):
         assert int(get_gdal_config("GDAL_CACHEMAX")) == 64 * 2**20
+
+
+def test_a_windowed_sample_reads_only_the_window(tmp_path):
+    import rasterio
+    from affine import Affine
+
+    from gies.io.read import raster_info, read_sample
+
+    data = np.arange(200 * 300, dtype="float32").reshape(200, 300)
+    path = tmp_path / "w.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=200, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=Affine(0.1, 0, 10, 0, -0.1, 5),
+                       tiled=True, blockxsize=64, blockysize=64) as dst:
+        dst.write(data, 1)
+    info = raster_info(path, key="layers.w")
+    # rows 50..150, columns 100..160, decimated by 2 (the strip path: no overviews)
+    arr, g = read_sample(info, window=((50, 150), (100, 160)), max_pixels=1500)
+    assert arr.shape == (50, 30)
+    # nearest decimation takes the cell at floor((i + ½)·2) of the window: offsets 1, 3, 5, ...
+    np.testing.assert_array_equal(arr, data[51:150:2, 101:160:2])
+    assert g.transform.c == pytest.approx(20.0) and g.transform.f == pytest.approx(0.0)
+    assert g.transform.a == pytest.approx(0.2)
