@@ -428,7 +428,8 @@ class OutputSpec(_Model):
     disclaimer: str | None = Field(
         None, description="boundary disclaimer on maps and report (default: FAO's)"
     )
-    keep_runs: int = Field(3, ge=1, description="complete runs kept under <dir>/.runs/<name>")
+    keep_runs: int = Field(3, ge=1, description="complete runs kept: the current one in "
+                           "<dir>/<name> and the earlier ones under <dir>/.runs/<name>")
     factor_scores: bool = Field(
         True, description="write score_<factor>.tif and the per-factor zone statistics"
     )

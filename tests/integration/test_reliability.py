@@ -124,3 +124,29 @@ def test_cache_reuses_harmonised_layers_after_a_weight_change(tmp_path):
                        capture_output=True, text=True)
     assert c.returncode == 0 and "cleared" in c.stdout
     assert not (out / ".cache").exists()
+
+
+def test_published_result_is_a_folder_that_outlives_later_runs(tmp_path):
+    import shutil
+
+    import gies
+
+    out = tmp_path / "out"
+    p = gies.load_pipeline(_pipeline(tmp_path, "senegal-sorghum.yaml", out)).replace(
+        outputs={"publish": False, "keep_runs": 2})
+    gies.run(p)
+    cur = out / "senegal-sorghum"
+    # an analyst's project beside the outputs, with the relative path QGIS would save: QGIS
+    # resolves links, so it must find nothing to resolve
+    assert os.path.realpath(cur / "classes.tif") == str(cur / "classes.tif")
+    backup = tmp_path / "usb" / "senegal-sorghum"
+    shutil.copytree(cur, backup)
+    first = verify_run(backup)
+    for _ in range(3):
+        gies.run(p)
+    # three runs later (keep_runs 2): the same relative path opens the newest complete run,
+    # the copy is still complete, and one earlier run is kept beside it
+    with rasterio.open(cur / "classes.tif") as ds:
+        assert ds.read(1).size == 3600
+    assert verify_run(cur) == [] and first == [] and verify_run(backup) == []
+    assert len(list((out / ".runs" / "senegal-sorghum").iterdir())) == 1
