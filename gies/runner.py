@@ -45,7 +45,7 @@ from gies.io.stream import write_windows
 from gies.io.tables import write_tables
 from gies.kernels import warm
 from gies.methods.registry import SEASONAL
-from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
+from gies.methods.schemes import EXCLUDED, NODATA, OUTSIDE, SCHEMES
 from gies.publish import context_from_manifest, publish
 from gies.resources import release_freed_memory
 from gies.stages.constrain import aoi_mask
@@ -489,8 +489,12 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
         name = "agreement" if model.has_requirements else "origin"
         origin_classes[name] = (model.origin.agreement, model.origin.agreement_codes)
     if model.has_requirements:
+        # excluded land is its own row of the limiting areas, not land a factor limits
+        limiting = (model.limiting if model.excluded is None else
+                    xr.where(model.classes == EXCLUDED, EXCLUDED, model.limiting)
+                    .astype(np.uint8).assign_coords(pl.grid.coords()))
         zlayers = {"classes": model.classes, "suitability": model.score,
-                   "limiting_factor": model.limiting}
+                   "limiting_factor": limiting}
     else:  # no requirement classes: the zones' areas from the AOI mask alone
         inside = aoi_mask(pl)
         zlayers = {"classes": xr.where(inside, NODATA, OUTSIDE).astype(np.uint8)

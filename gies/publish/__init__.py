@@ -373,14 +373,28 @@ def publish(out_dir: Path, context: dict) -> list[str]:
     return written
 
 
+def _limiting_hectares(out: Path) -> dict[int, float]:
+    """Hectares of the AOI per limiting code (0 none, factors or groups, 253 excluded, 254 no
+    data) from the coverage-weighted zone sums (``aoi_class_areas.csv``, ``kind =
+    limiting``), the sums every other area of the run comes from; from the raster's whole
+    cells (:func:`raster_areas`) only for a run folder written before those rows existed."""
+    path = out / "aoi_class_areas.csv"
+    if path.is_file():
+        t = pd.read_csv(path)
+        t = t[t["kind"] == "limiting"]
+        if len(t):
+            return {int(c): float(h) for c, h in zip(t["class_code"], t["hectares"])}
+    return {c: v for c, v in raster_areas(out / "limiting_factor.tif").items() if c != OUTSIDE}
+
+
 def _requirement_maps(out: Path, ctx: dict, tr: dict, labels, zones, label_field) -> list[str]:
     """The class map, factor scores and limiting-factor maps (and the statistics the report
     takes from their rasters)."""
     written = []
     scheme = scheme_of(ctx)
     fcodes = {int(k): v for k, v in ctx["factor_codes"].items()}
-    lim_ha = {c: v for c, v in raster_areas(out / "limiting_factor.tif").items() if c != OUTSIDE}
-    ctx.setdefault("limiting_hectares", lim_ha)
+    ctx.setdefault("limiting_hectares", _limiting_hectares(out))
+    lim_ha = {int(k): float(v) for k, v in ctx["limiting_hectares"].items()}
     ctx.setdefault("factor_class_hectares", _factor_classes(out, ctx))
     credits = _credits(ctx, tr)
     disclaimer = ctx.get("disclaimer", DEFAULT_DISCLAIMER)

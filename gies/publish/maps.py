@@ -19,7 +19,7 @@ import rasterio
 from rasterio.enums import Resampling
 
 from gies.grid import crs_label
-from gies.methods.schemes import NODATA, OUTSIDE, SCHEMES
+from gies.methods.schemes import EXCLUDED, NODATA, OUTSIDE, SCHEMES
 
 __all__ = ["class_map", "factors_map", "limiting_map", "DEFAULT_DISCLAIMER", "FACTOR_COLOURS"]
 
@@ -36,11 +36,11 @@ NO_LIMIT_COLOUR = "#ffffcc"
 
 
 def factor_colour(code: int) -> str:
-    """Colour of limiting factor ``code`` (0 = no limitation, 254 = no data)."""
+    """Colour of limiting factor ``code`` (0 = no limitation, 253 = excluded, 254 = no data)."""
     if code == 0:
         return NO_LIMIT_COLOUR
-    if code == NODATA:
-        return SCHEMES["fao"].colours[NODATA]
+    if code in (NODATA, EXCLUDED):
+        return SCHEMES["fao"].colours[code]
     return FACTOR_COLOURS[(code - 1) % len(FACTOR_COLOURS)]
 
 

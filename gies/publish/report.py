@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gies.methods.schemes import NODATA, OUTSIDE
+from gies.methods.schemes import EXCLUDED, NODATA, OUTSIDE
 from gies.publish.maps import factor_colour
 
 __all__ = ["write_report"]
@@ -191,7 +191,10 @@ def write_report(out: Path, ctx: dict, tr: dict, labels: dict[int, str]) -> Path
         ltot = sum(lim.values()) or 1.0
         rows = []
         for c, ha in sorted(lim.items(), key=lambda kv: -kv[1]):
+            if ha == 0 and c in (EXCLUDED, NODATA):
+                continue
             name = (tr["none_limiting"] if c == 0 else tr["no_data"] if c == NODATA
+                    else tr["excluded"] if c == EXCLUDED
                     else fcodes.get(c, str(c)).replace("_", " "))
             w = max(1, int(400 * ha / top))
             rows.append([f'<span class="sw" style="background:{factor_colour(c)}"></span>{_e(name)}',

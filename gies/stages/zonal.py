@@ -24,7 +24,8 @@ Definitions (the contract in ``docs/outputs.md``):
 * ``mean_<factor>`` = weighted mean of that factor's score; factor × class hectares use the
   factor's class (its score classified with the run's class scheme);
 * ``limiting_dominant`` = the factor limiting the largest area of the zone, with its share of
-  the zone's limited area.
+  the zone's limited area (excluded land is not limited by a factor: it is counted apart, as
+  code 253 of the ``limiting`` rows of the tidy class-area table).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import xarray as xr
 from shapely.geometry import box
 
 from gies.area import cell_areas, uniform_cell_area
-from gies.methods.schemes import NODATA, SCHEMES, ClassScheme
+from gies.methods.schemes import EXCLUDED, NODATA, SCHEMES, ClassScheme
 from gies.errors import EmptyZoneWarning
 from gies.grid import Grid, assert_on_grid, grid_of
 from gies.io.gdal import block_cache
@@ -357,7 +358,8 @@ class ZoneSums:
                suitable: Sequence[int] = (1, 2)) -> ZonalResult:
         """The tables, once :attr:`parts` has been stored into this object."""
         return _tables(zones, self.acc, self.fnames, factor_names or {}, id_field, name_field,
-                       suitable, self.scheme, self.origin_codes, self.requirements)
+                       suitable, self.scheme, self.origin_codes, self.requirements,
+                       self.has_lim)
 
 
 def zone_statistics(
@@ -442,11 +444,13 @@ def _factor_class(score: np.ndarray, scheme: ClassScheme) -> np.ndarray:
 
 def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitable,
             scheme: ClassScheme, origin_codes: Mapping[str, Mapping[int, str]] | None = None,
-            requirements: bool = True) -> ZonalResult:
+            requirements: bool = True, limiting: bool = False) -> ZonalResult:
     """The wide and tidy tables of the accumulated sums. Origin class layers
     (``origin_codes``: layer name -> code labels) give ``<name>_<label>_ha`` and
     ``_share``; without ``requirements`` only the zone, its area and the origin columns
-    are kept."""
+    are kept. With ``limiting`` sums, the tidy table has ``kind = limiting`` rows: the area
+    each limiting code covers (0 no limitation, a factor or group, 253 excluded land, 254 no
+    data), which add up to the zone's area."""
     origin_codes = dict(origin_codes or {})
     extra = {code: v[0] for code, v in (scheme.extra or {}).items()}
     assessed_codes = list(range(1, len(scheme.classes) + 1)) + list(extra)
@@ -522,6 +526,13 @@ def _tables(zones, acc: _Acc, fnames, factor_names, id_field, name_field, suitab
                 tidy.append({**key, "kind": kind, "class_code": code, "class": cname,
                              "hectares": arr[i, code] * _HA,
                              "share": arr[i, code] / area if area > 0 else np.nan})
+        if limiting and requirements:
+            lim_codes = {0: "none", **factor_names, EXCLUDED: tidy_codes[EXCLUDED],
+                         NODATA: tidy_codes[NODATA]}
+            for code, cname in lim_codes.items():
+                tidy.append({**key, "kind": "limiting", "class_code": code, "class": cname,
+                             "hectares": acc.lim[i, code] * _HA,
+                             "share": acc.lim[i, code] / area if area > 0 else np.nan})
         for name, codes in ({} if requirements else origin_codes).items():
             for code, cname in codes.items():
                 tidy.append({**key, "kind": name, "class_code": code, "class": cname,

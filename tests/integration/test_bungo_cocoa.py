@@ -209,3 +209,25 @@ def test_shipped_bungo_records_nodata_shares_without_warning(bungo):
     assert "organic_carbon" not in shares  # dropped by the quality checks: not scored
     assert shares["dry_months"]["nodata_share"] < 0.05
     assert not [w for w in m["warnings"] if "no data on" in w]
+
+
+def test_limiting_areas_add_up_to_the_class_table(bungo):
+    # the "area limited by each factor" table comes from the coverage-weighted zone sums, as
+    # the class table does; excluded land is its own row, not land a factor limits
+    import pandas as pd
+
+    t = pd.read_csv(bungo.output_dir / "aoi_class_areas.csv")
+    lim = t[t["kind"] == "limiting"].set_index("class")["hectares"]
+    a = bungo.aoi_summary.iloc[0]
+    assert lim.sum() == pytest.approx(a["area_ha"], rel=1e-9)
+    assert lim["excluded"] == pytest.approx(a["excluded_ha"], rel=1e-9)
+    assert lim["no data"] == pytest.approx(a["nodata_ha"], rel=1e-9)
+    assert lim["excluded"] > 50_000 and lim["rainfall"] == pytest.approx(312_330, rel=1e-4)
+    html = (bungo.output_dir / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("Area limited by each factor"):html.index("<h2>", html.index("Area limited by each factor"))]
+    assert "excluded" in section and "53,672" in section
+    # every zone's limiting rows add up to its area too
+    z = pd.read_csv(bungo.output_dir / "zone_class_areas_planning_units.csv")
+    zl = z[z["kind"] == "limiting"].groupby("zone_id")["hectares"].sum()
+    area = bungo.zone_stats["planning_units"].set_index("zone_id")["area_ha"]
+    np.testing.assert_allclose(zl.loc[area.index], area, rtol=1e-9)

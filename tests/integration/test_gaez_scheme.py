@@ -57,7 +57,11 @@ def test_zone_tables_have_the_gaez_columns(gaez):
     fields = pyogrio.read_info(gaez.output_dir / "zones.gpkg", layer=layer)["fields"]
     assert {f"{k}_ha" for k in COLUMNS} <= set(fields)
     tidy = pd.read_csv(gaez.output_dir / "aoi_class_areas.csv")
-    assert list(tidy["class"]) == NAMES + ["excluded", "no data", "outside AOI"]
+    cls = tidy[tidy["kind"] == "actual"]
+    assert list(cls["class"]) == NAMES + ["excluded", "no data", "outside AOI"]
+    lim = tidy[tidy["kind"] == "limiting"]
+    assert list(lim["class"]) == ["none", "temperature", "rainfall", "ph", "excluded", "no data"]
+    assert lim["hectares"].sum() == pytest.approx(cls["hectares"].sum(), rel=1e-9)
     ftidy = pd.read_csv(gaez.output_dir / "aoi_factor_class_areas.csv")
     assert list(ftidy["class"].unique()) == NAMES + ["nodata"]
     for _, per in ftidy.groupby("factor"):
