@@ -20,8 +20,11 @@ PIPELINES = sorted(p.stem for p in (REF.parents[1] / "pipelines").glob("*.yaml")
 #: product profiles are named, and found on the profile search path (``product.profile``,
 #: ``product.search_path``); the seasonal model is named (``seasonal.model``); the suitable
 #: classes default to the class scheme's (``zonal.suitable`` null unless the pipeline sets it);
-#: the origin analysis's sections (``origin``, ``similarity``, ``model``: null unless set).
+#: the origin analysis's sections (``origin``, ``similarity``, ``model``: null unless set);
+#: the seasonal model's rainfall scoring is recorded (``seasonal.rainfall`` and the
+#: combination's ``seasonal.rainfall``, ``total`` unless the pipeline sets it).
 DOCUMENTED = ["config.product.profile", "config.product.search_path", "config.seasonal.model",
+              "config.seasonal.rainfall", "combination.seasonal.rainfall",
               "config.zonal.suitable", "config.origin", "config.similarity", "config.model"]
 
 
