@@ -321,6 +321,10 @@ def _seasonal(cfg: Pipeline, ls: LimitSet, profile: Profile) -> list[Problem]:
             f"{' and '.join(repr(n) for n in need)} limits").replace("  ", " ")))
     if s.gmin > s.gmax:
         problems.append(Problem(("seasonal", "gmin"), "gmin is longer than gmax"))
+    if s.rainfall == "dismo" and s.basis == "annual":
+        problems.append(Problem(("seasonal", "rainfall"), (
+            "dismo scores rainfall on windows of the season's months; with basis: annual "
+            "(the year's total) use rainfall: total")))
     return problems
 
 

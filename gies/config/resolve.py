@@ -258,9 +258,14 @@ def resolve_seasonal(cfg: Pipeline, ls: LimitSet, profile_yaml: LoadedYaml | Non
             params[factor] = cfg.product.overrides[factor]
         elif factor in ls.limits:
             params[factor] = ls.limits[factor]
-    for key in model.parameters:
-        if key in type(s).model_fields and key not in ("model", "tavg", "prec", "tmin"):
-            params[key] = getattr(s, key)
+    # a section key reaches the parameter the model names for it (``config_keys``), never
+    # one of the limits taken from the limit set above
+    renamed = model.extra.get("config_keys", {})
+    for key in type(s).model_fields:
+        param = renamed.get(key, key)
+        if (key not in ("model", "tavg", "prec", "tmin") and param in model.parameters
+                and param not in model.extra.get("limits", ())):
+            params[param] = getattr(s, key)
     units = seasonal_units(profile) if profile is not None else {}
     return SeasonalPlan(model.name, s.tavg, s.prec, s.tmin, frozen(params),
                         Origin(("seasonal",)), MappingProxyType(units))

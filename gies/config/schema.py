@@ -397,6 +397,10 @@ class SeasonalSpec(_Model):
     gmax: int = Field(ge=1, le=365, description="longest crop cycle, days")
     ktmp: float | None = Field(None, description="killing temperature, degC (None: unknown)")
     basis: Literal["season", "annual"] = "season"
+    rainfall: Literal["total", "dismo"] = Field("total", description=(
+        "how the season's rainfall is scored: 'total' (the rain total of basis, once) or "
+        "'dismo' (dismo's .doEcocrop: the window of months k-1 .. k+duration for every month "
+        "k of the season, the worst kept; basis: season only)"))
 
 
 class ClassifySpec(_Model):

@@ -76,7 +76,7 @@ def score_seasonal(layers: Mapping[str, xr.DataArray], sp: SeasonalPlan,
     score, best = SEASONAL[sp.model](given("tavg"), prec=given("prec"), tmin=given("tmin"),
                                      **sp.params)
     info = {"duration_months": score.attrs.get("duration_months"),
-            "basis": score.attrs.get("basis")}
+            "basis": score.attrs.get("basis"), "rainfall": score.attrs.get("rainfall")}
     score = score.copy()
     best = best.copy()
     score.attrs = {"units": "1"}

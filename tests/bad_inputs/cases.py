@@ -46,6 +46,16 @@ def sub(old: str, new: str, *more: tuple[str, str]) -> Callable[[Path], str]:
     return build
 
 
+def with_seasonal(keys: str) -> Callable[[Path], str]:
+    """The base pipeline with the Senegal sample's monthly stacks and a ``seasonal`` section
+    (``keys``: its keys besides the layers)."""
+    return sub("combine: {rule: minimum}",
+               f"seasonal: {{tavg: tavg, prec: prec, {keys}}}\ncombine: {{rule: minimum}}",
+               ("layers:\n", "layers:\n"
+                f"  tavg: {{path: {SEN / 'ta.tif'}, units: degC, monthly: true}}\n"
+                f"  prec: {{path: {SEN / 'pr.tif'}, units: mm, monthly: true}}\n"))
+
+
 def with_file(make: Callable[[Path], Path], old: str) -> Callable[[Path], str]:
     """Replace the path ``old`` (a file name in the Senegal sample) by a file made in tmp."""
     def build(tmp: Path) -> str:
@@ -387,6 +397,12 @@ CASES: list[Case] = [
          ("layers.ph.mixed_units.indicator", "no layer 'soil'")),
     Case("derive-bad-month", "error", "a month number out of range",
          sub("months: [6, 7, 8, 9, 10]}", "months: [6, 7, 13]}"), ("layers.temperature.derive", "months")),
+    Case("seasonal-rainfall-unknown", "error", "an unknown way of scoring the season's rainfall",
+         with_seasonal("gmin: 90, gmax: 300, rainfall: dismoo"),
+         ("seasonal.rainfall", "'total' or 'dismo'", "dismoo")),
+    Case("seasonal-rainfall-dismo-annual", "error", "dismo's rainfall windows with an annual basis",
+         with_seasonal("gmin: 90, gmax: 300, basis: annual, rainfall: dismo"),
+         ("seasonal.rainfall", "basis: annual", "rainfall: total")),
     # -- the product profile ----------------------------------------------------------------
     Case("profile-corrupted-cell", "error", "a spreadsheet-corrupted cell such as 20-Oct",
          cocoa_table_profile, ("20-Oct", "spreadsheet date")),

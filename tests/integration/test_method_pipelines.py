@@ -56,7 +56,7 @@ def test_seasonal_pipeline_best_start_month(run_pipeline, repo):
     ph = rasterio.open(repo / "data/sample/senegal/ph.tif").read(1)
     with rasterio.open(out / "suitability.tif") as ds:
         score = ds.read(1)
-    # hand computation (see tests/unit/test_methods_ecocrop.py): a 6-month season
+    # hand computation (see tests/unit/methods/test_ecocrop.py): a 6-month season
     assert seasonal[5, 5] == pytest.approx(0.73125, abs=1e-5) and best[5, 5] == 6
     assert seasonal[30, 40] == pytest.approx(1.0) and best[30, 40] == 5
     ph_score = np.interp(ph[30, 40], [5.0, 6.0, 7.0, 8.5], [0, 1, 1, 0])

@@ -103,6 +103,21 @@ def test_weights_of_dropped_factors_go_and_the_others_renormalise():
     assert info["weights"] == pytest.approx({"temperature": 2 / 3, "ph": 1 / 3})
 
 
+def test_seasonal_rainfall_key_reaches_the_model_beside_the_rainfall_limits():
+    p = load_pipeline(REPO / "pipelines" / "senegal-sorghum-seasonal.yaml")
+    # the section's ``rainfall`` names the scoring; the model's ``rainfall`` stays the
+    # limit set's trapezoid
+    assert p.seasonal.params["rainfall_scoring"] == "total"
+    assert list(p.seasonal.params["rainfall"]) == [300, 500, 1000, 3000]
+    q = p.replace(seasonal={"rainfall": "dismo"})
+    assert q.seasonal.params["rainfall_scoring"] == "dismo"
+    assert list(q.seasonal.params["rainfall"]) == [300, 500, 1000, 3000]
+    assert q.config.seasonal.rainfall == "dismo" and p.config.seasonal.rainfall == "total"
+    with pytest.raises(ConfigError) as exc:
+        p.replace(seasonal={"rainfall": "dismo", "basis": "annual"})
+    assert "seasonal.rainfall" in str(exc.value) and "basis: annual" in str(exc.value)
+
+
 def test_loading_imports_no_dask_rasterio_or_numba():
     code = ("import sys, gies\n"
             "for f in ('bungo-cocoa-ahp', 'bungo-cocoa', 'senegal-sorghum-seasonal'):\n"

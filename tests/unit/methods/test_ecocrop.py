@@ -123,6 +123,125 @@ def test_annual_basis_and_killing_temperature():
     assert np.allclose(edge.values, 0.0)
 
 
+def _ecocrop(prec, gmin, gmax, scoring, tavg=30.0, **kw):
+    t = _stack(tavg if np.ndim(tavg) else [tavg] * 12)
+    return SEASONAL["ecocrop"](t, _stack(prec), temperature=T, rainfall=R, gmin=gmin, gmax=gmax,
+                               rainfall_scoring=scoring, **kw)
+
+
+def test_dismo_rainfall_windows_by_hand():
+    """A 3-month season (gmin 60, gmax 120: 180 / 60 = 3), flat 30 degC (temperature score
+    1), sorghum's rainfall trapezoid 300, 500, 1000, 3000 mm; prec Jan..Dec:
+    0 0 10 40 90 150 200 180 100 30 0 0.
+
+    dismo: month k's window is months k-1 .. k+3 (5 months):
+      k=1 Dec..Apr 50 -> 0      k=2 Jan..May 140 -> 0       k=3 Feb..Jun 290 -> 0
+      k=4 Mar..Jul 490 -> 0.95  k=5 Apr..Aug 660 -> 1       k=6 May..Sep 720 -> 1
+      k=7 Jun..Oct 660 -> 1     k=8 Jul..Nov 510 -> 1       k=9 Aug..Dec 310 -> 0.05
+      k=10 Sep..Jan 130 -> 0    k=11 Oct..Feb 30 -> 0       k=12 Nov..Mar 10 -> 0
+    season s = min of months s, s+1, s+2: s4 0.95, s5 1, s6 1, s7 0.05, every other 0;
+    best 1 in May and June (dismo's which: 5 6), the first kept: May.
+    total: the season's own 3 months: s4 Apr..Jun 280 -> 0, s5 May..Jul 440 -> 0.7,
+    s6 Jun..Aug 530 -> 1, s7 Jul..Sep 480 -> 0.9, s8 Aug..Oct 310 -> 0.05, others < 300;
+    best 1 in June.
+    """
+    prec = [0, 0, 10, 40, 90, 150, 200, 180, 100, 30, 0, 0]
+    dismo = ecocrop_monthly(_stack([30.0] * 12), _stack(prec), temperature=T, rainfall=R,
+                            duration=3, rainfall_scoring="dismo").values[:, 0, 0]
+    np.testing.assert_allclose(dismo, [0, 0, 0, 0.95, 1, 1, 0.05, 0, 0, 0, 0, 0], atol=1e-6)
+    total = ecocrop_monthly(_stack([30.0] * 12), _stack(prec), temperature=T, rainfall=R,
+                            duration=3).values[:, 0, 0]
+    np.testing.assert_allclose(total, [0, 0, 0, 0, 0.7, 1, 0.9, 0.05, 0, 0, 0, 0], atol=1e-6)
+    s, m = _ecocrop(prec, 60, 120, "dismo")
+    assert float(s[0, 0]) == 1.0 and int(m[0, 0]) == 5
+    assert s.attrs["rainfall"] == "dismo" and s.attrs["duration_months"] == 3
+    s, m = _ecocrop(prec, 60, 120, "total")
+    assert float(s[0, 0]) == 1.0 and int(m[0, 0]) == 6 and s.attrs["rainfall"] == "total"
+    # the killing temperature is one more month score: May's tmin 3 - 5 = -2 <= KTMP 0
+    # kills the seasons holding May (s3, s4, s5), leaving June the only season scoring 1
+    tmin = _stack([10.0] * 4 + [3.0] + [10.0] * 7)
+    s, m = _ecocrop(prec, 60, 120, "dismo", tmin=tmin, ktmp=0.0)
+    assert float(s[0, 0]) == 1.0 and int(m[0, 0]) == 6
+    # a cold month lowers the month scores it is in: August 20 degC -> (20 - 8) / 19
+    cold = [30.0] * 7 + [20.0] + [30.0] * 4
+    seasons = ecocrop_monthly(_stack(cold), _stack(prec), temperature=T, rainfall=R, duration=3,
+                              rainfall_scoring="dismo").values[:, 0, 0]
+    np.testing.assert_allclose(seasons[3:8], [0.95, 1, 12 / 19, 0.05, 0], atol=1e-6)
+
+
+def test_dismo_windows_wrap_over_the_year():
+    """A rainy season from November to March and a 2-month season (gmin 30, gmax 60:
+    90 / 60 = 1.5, rounded half to even as R: 2); prec Jan..Dec:
+    150 120 60 10 0 0 0 0 0 20 90 140.
+
+    dismo windows, months k-1 .. k+2: k=1 Dec..Mar 470 -> 0.85, k=2 Jan..Apr 340 -> 0.2,
+    k=11 Oct..Jan 400 -> 0.5, k=12 Nov..Feb 500 -> 1, every other window < 300 -> 0.
+    Seasons min(k, k+1): s11 0.5, s12 (Dec, Jan) 0.85, s1 0.2, others 0: best December.
+    total: no 2 months reach 300 mm (Dec + Jan 290): every season 0, best month 0.
+    """
+    prec = [150, 120, 60, 10, 0, 0, 0, 0, 0, 20, 90, 140]
+    seasons = ecocrop_monthly(_stack([30.0] * 12), _stack(prec), temperature=T, rainfall=R,
+                              duration=2, rainfall_scoring="dismo").values[:, 0, 0]
+    np.testing.assert_allclose(seasons, [0.2] + [0] * 9 + [0.5, 0.85], atol=1e-6)
+    s, m = _ecocrop(prec, 30, 60, "dismo")
+    assert s.attrs["duration_months"] == 2
+    assert float(s[0, 0]) == pytest.approx(0.85) and int(m[0, 0]) == 12
+    s, m = _ecocrop(prec, 30, 60, "total")
+    assert float(s[0, 0]) == 0.0 and int(m[0, 0]) == 0
+
+
+def test_dismo_windows_of_long_seasons_count_months_twice():
+    """prec 400 mm in January, 100 in every other month (1500 a year).
+
+    12 months (gmin 330, gmax 360: 690 / 60 = 11.5 -> 12): window k-1 .. k+12 is 14 months,
+    the year plus months k-1 and k again: k=1 1500 + 100 + 400 = 2000 -> (3000 - 2000) /
+    2000 = 0.5, k=2 2000 -> 0.5, others 1700 -> 0.65; every 12-month season holds January
+    and February: 0.5 for every start, January first. total: 1500 -> 0.75.
+    11 months (gmin 300, gmax 365: 11.08 -> 11): window k-1 .. k+11 is 13 months, month
+    k-1 twice: k=2 1900 -> 0.55, others 1600 -> 0.7; only the season starting in March
+    (March .. January) leaves February out: 0.7 in March, 0.55 elsewhere.
+    """
+    prec = [400.0] + [100.0] * 11
+    s, m = _ecocrop(prec, 330, 360, "dismo")
+    assert s.attrs["duration_months"] == 12
+    assert float(s[0, 0]) == pytest.approx(0.5) and int(m[0, 0]) == 1
+    s, m = _ecocrop(prec, 330, 360, "total")
+    assert float(s[0, 0]) == pytest.approx(0.75)
+    seasons = ecocrop_monthly(_stack([30.0] * 12), _stack(prec), temperature=T, rainfall=R,
+                              duration=11, rainfall_scoring="dismo").values[:, 0, 0]
+    np.testing.assert_allclose(seasons, [0.55, 0.55, 0.7] + [0.55] * 9, atol=1e-6)
+
+
+def test_default_rainfall_scoring_is_the_season_total():
+    prec = [0, 0, 10, 40, 90, 150, 200, 180, 100, 30, 0, 0]
+    t = _stack([30.0] * 12)
+    default = SEASONAL["ecocrop"](t, _stack(prec), temperature=T, rainfall=R, gmin=60, gmax=120)
+    total = _ecocrop(prec, 60, 120, "total")
+    dismo = _ecocrop(prec, 60, 120, "dismo")
+    assert default[0].attrs["rainfall"] == "total"
+    assert int(default[1][0, 0]) == int(total[1][0, 0]) == 6 != int(dismo[1][0, 0])
+
+
+def test_the_pipeline_key_takes_the_scorings_the_model_knows():
+    import typing
+
+    from gies.config.schema import SeasonalSpec
+    from gies.methods.ecocrop import RAINFALL_SCORING
+
+    assert typing.get_args(SeasonalSpec.model_fields["rainfall"].annotation) == RAINFALL_SCORING
+    assert SeasonalSpec.model_fields["rainfall"].default == "total"
+
+
+def test_dismo_nan_month_makes_the_cell_nan():
+    prec = np.full((12, 1, 2), 100.0, dtype=np.float32)
+    prec[3, 0, 1] = np.nan
+    s, m = SEASONAL["ecocrop"](_stack(np.full((12, 1, 2), 30.0)), _stack(prec), temperature=T,
+                               rainfall=R, gmin=60, gmax=120, rainfall_scoring="dismo")
+    # 5 months of 100 mm in every window: 500 -> 1
+    assert s.values[0, 0] == 1.0 and np.isnan(s.values[0, 1])
+    assert m.values.tolist() == [[1, 0]]
+
+
 def test_nan_and_zero_give_month_zero():
     t = _stack([[[30.0, 30.0]]] * 12)
     p = np.zeros((12, 1, 2), dtype=np.float32)
@@ -164,6 +283,17 @@ def test_validation_and_laziness():
         ecocrop_monthly(t, p, temperature=T, rainfall=R, duration=6, basis="year")
     with pytest.raises(ValueError):
         ecocrop_monthly(t.isel(band=slice(0, 6)), p, temperature=T, rainfall=R, duration=6)
+    with pytest.raises(ValueError, match="rainfall_scoring must be one of 'total', 'dismo'"):
+        ecocrop_monthly(t, p, temperature=T, rainfall=R, duration=6, rainfall_scoring="window")
+    with pytest.raises(ValueError, match="basis 'annual'"):
+        SEASONAL["ecocrop"](t, p, temperature=T, rainfall=R, gmin=90, gmax=300, basis="annual",
+                            rainfall_scoring="dismo")
+    with no_compute():
+        score, _ = SEASONAL["ecocrop"](t, p, temperature=T, rainfall=R, gmin=90, gmax=300,
+                                       rainfall_scoring="dismo")
+    assert isinstance(score.data, dask.array.Array)
+    # 8-month windows of 640 mm score 1; 25 degC scores (25 - 8) / 19
+    np.testing.assert_allclose(score.values, 17 / 19, rtol=1e-6)
 
 
 def test_killing_temperature_zero_is_unknown():
