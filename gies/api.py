@@ -60,6 +60,8 @@ class Report:
                      f"({len(pl.origin)} feature(s)) on {len(o.variables)} variables")
         lines = [f"{self.source}: valid. Grid {pl.grid.describe()}; {len(pl.layers)} layers; "
                  f"{len(pl.zones)} zones; {what}"]
+        if pl.size is not None:
+            lines.append(f"  a run: {pl.size.describe()}")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

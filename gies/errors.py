@@ -116,5 +116,9 @@ class GeometryRepairedWarning(DataQualityWarning):
     """Invalid polygons were repaired (``make_valid``)."""
 
 
+class DiskSpaceWarning(GiesWarning):
+    """The outputs folder's free space may not hold the run's outputs."""
+
+
 class EmptyZoneWarning(GiesWarning):
     """Zones have no pixel inside the AOI and grid (their rows are kept, flagged empty)."""

@@ -475,6 +475,10 @@ class ProcessingSpec(_Model):
         "whose inputs, layer settings, grid and chunk are unchanged (re-runs after a change "
         "of requirements, weights or classes skip the warp); writing them costs about half "
         "the warp's time on the first run"))
+    max_cells: float = Field(2e9, gt=0, description=(
+        "largest grid (rows × columns) a run accepts; a bigger one is refused with the cells, "
+        "output size and time it would take (a resolution in the wrong units, e.g. 0.001 on "
+        "a grid in metres, asks for 1e16 cells); national grids and 1 Gpx fit the default"))
     warp_engine: Literal["gies", "gdal"] = Field("gies", description=(
         "who resamples layers onto the grid: 'gies' computes nearest and bilinear with "
         "GDAL's formulas in compiled kernels (2-5x less CPU; GDAL still does every other "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from shapely.ops import unary_union
 from gies.config import LoadedPipeline, LayerSpec
 from gies.errors import (
     ConfigError,
+    DiskSpaceWarning,
     EmptyZoneWarning,
     GeometryRepairedWarning,
     GiesWarning,
@@ -85,7 +87,8 @@ class Plan:
     ``zones``: each zones layer in the grid's CRS, clipped to the AOI; ``constraint_shapes``:
     the polygons of each vector constraint (by its index), filtered and in the grid's CRS;
     ``warnings``: what planning found (invalid zone geometries repaired, partial coverage);
-    ``origin``: the origin's polygons (filtered) or points (``point_id``), in the grid's CRS.
+    ``origin``: the origin's polygons (filtered) or points (``point_id``), in the grid's CRS;
+    ``size``: the cells, output bytes and time the grid asks for (:func:`estimate_size`).
     """
 
     pipeline: LoadedPipeline
@@ -96,6 +99,7 @@ class Plan:
     constraint_shapes: Mapping[int, gpd.GeoDataFrame]
     warnings: tuple[GiesWarning, ...] = ()
     origin: gpd.GeoDataFrame | None = None
+    size: SizeEstimate | None = None
 
     @property
     def config(self):
@@ -269,6 +273,114 @@ def in_grid_longitudes(gdf: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
     return gdf
 
 
+#: Layer-cells per second and thread of the plain benchmark job (bench/README.md: 64 Mpx × 6
+#: layers in about 16 s on 2 threads), for the order of magnitude of a run's time.
+CELLS_PER_SECOND_PER_THREAD = 12e6
+#: The smallest share of the uncompressed size that the output COGs of the shipped runs take
+#: (0.016 on Bungo, whose class-step scores compress well; 0.18 on the Senegal LAEA tile, 0.37
+#: on the benchmark's smooth scores): less free disk than this cannot hold a run.
+COMPRESSED_SHARE = 0.01
+#: Below this share of the uncompressed size free, the run may not fit: a warning.
+TIGHT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """What a grid asks for: ``cells`` (rows × columns), ``output_bytes`` (the output
+    rasters uncompressed, overviews included) and ``seconds`` (order of magnitude, from the
+    benchmark's throughput on ``threads`` threads)."""
+
+    cells: int
+    output_bytes: float
+    seconds: float
+    threads: int
+
+    def describe(self) -> str:
+        cells = f"{self.cells:,}" if self.cells < 1e12 else f"{self.cells:.3g}"
+        return (f"{cells} cells, about {_bytes(self.output_bytes)} of output rasters before "
+                f"compression and about {_duration(self.seconds)} of computing on "
+                f"{self.threads} thread(s)")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} EB"
+
+
+def _duration(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.0f} h"
+    if s < 2 * 365 * 86400:
+        return f"{s / 86400:.0f} days"
+    return f"{s / (365 * 86400):.3g} years"
+
+
+def estimate_size(p: LoadedPipeline, grid: Grid, threads: int | None = None) -> SizeEstimate:
+    """The cells, output bytes and time of a run on ``grid``: float32 suitability and factor
+    scores (with ``outputs.factor_scores``), uint8 classes and limiting factors, one float32
+    layer per origin-similarity method and model; × 4/3 for the overviews. The time is
+    cells × layers read / (:data:`CELLS_PER_SECOND_PER_THREAD` × threads)."""
+    import os
+
+    cfg = p.config
+    rows, cols = grid.shape
+    cells = int(rows) * int(cols)
+    n_factors = len(cfg.factors) + (1 if cfg.seasonal else 0)
+    per_cell = 2.0 + (4.0 * (1 + (n_factors if cfg.outputs.factor_scores else 0))
+                      if p.has_requirements else 0.0)
+    if cfg.similarity is not None:
+        per_cell += 4.0 * len(cfg.similarity.methods) + 1
+    if cfg.model is not None:
+        per_cell += 4.0 * len(cfg.model.algorithms)
+    threads = int(threads or os.cpu_count() or 1)
+    n_layers = max(len(layers_needed(p)), 1)
+    return SizeEstimate(cells, cells * per_cell * 4 / 3,
+                        cells * n_layers / (CELLS_PER_SECOND_PER_THREAD * threads), threads)
+
+
+def check_size(p: LoadedPipeline, grid: Grid) -> tuple[SizeEstimate, list[GiesWarning]]:
+    """Refuse a grid above ``processing.max_cells``, and a run whose outputs the free disk of
+    ``outputs.dir`` cannot hold (less than :data:`COMPRESSED_SHARE` of their uncompressed
+    size), before anything is allocated; both messages give the numbers. Less free space
+    than :data:`TIGHT_SHARE` of it is a warning. Returns ``(estimate, warnings)``."""
+    cfg = p.config
+    est = estimate_size(p, grid)
+    rows, cols = grid.shape
+    limit = cfg.processing.max_cells
+    if est.cells > limit:
+        t = grid.transform
+        units = "degrees" if grid.pyproj_crs.is_geographic else "metres"
+        raise ConfigError(
+            f"grid: {cols:,} × {rows:,} cells at a resolution of {abs(t.a):g} {units} is "
+            f"{est.describe()}, above processing.max_cells = {limit:g}; check grid.resolution "
+            f"(in the grid CRS's units, {units} here), or raise processing.max_cells")
+    folder = p.output_dir.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return est, []
+    need = est.output_bytes * COMPRESSED_SHARE
+    if free < need:
+        raise ConfigError(
+            f"outputs.dir: {folder} has {_bytes(free)} free, and the run's outputs need at "
+            f"least about {_bytes(need)} ({est.describe()}; compressed, they take more than "
+            f"{COMPRESSED_SHARE:.0%} of that); free space, or choose another outputs.dir")
+    if free < est.output_bytes * TIGHT_SHARE:
+        return est, [DiskSpaceWarning(
+            f"outputs.dir: {folder} has {_bytes(free)} free; the run's output rasters take "
+            f"up to {_bytes(est.output_bytes)} before compression and may not fit")]
+    return est, []
+
+
 def _grid(p: LoadedPipeline, infos: Mapping[str, RasterInfo], aoi: gpd.GeoDataFrame) -> Grid:
     cfg = p.config
     if cfg.grid.like:
@@ -330,6 +442,8 @@ def plan(pipeline: LoadedPipeline) -> Plan:
         zones[name], w = _read_zones(pipeline, name)
         found += w
     grid = _grid(pipeline, infos, aoi)
+    size, w = check_size(pipeline, grid)
+    found += w
     aoi = to_grid_crs(aoi, grid)
     aoi_geom = unary_union([g if g.is_valid else g.buffer(0) for g in aoi.geometry])
     aoi = gpd.GeoDataFrame({"name": ["AOI"]}, geometry=[aoi_geom], crs=grid.crs)
@@ -350,7 +464,7 @@ def plan(pipeline: LoadedPipeline) -> Plan:
               for n in infos}
     origin = _read_origin(pipeline, grid) if cfg.origin is not None else None
     return Plan(pipeline, grid, MappingProxyType(layers), aoi, MappingProxyType(zones),
-                MappingProxyType(shapes), tuple(found), origin)
+                MappingProxyType(shapes), tuple(found), origin, size)
 
 
 def _read_origin(pipeline: LoadedPipeline, grid: Grid) -> gpd.GeoDataFrame:
