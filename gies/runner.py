@@ -38,7 +38,7 @@ from gies.errors import DataError, ExportError, GiesError, LayerError, Parameter
 from gies.io.cache import CacheWrite, LayerCache, layer_key, open_cached
 from gies.io.manifest import InputFile, Manifest
 from gies.io.outputs import raster_outputs
-from gies.io.rasters import open_output, write_rasters
+from gies.io.rasters import captured_stderr, disk_full, open_output, write_rasters
 from gies.io.read import open_inputs, read_failure
 from gies.io.runs import file_digest, new_run, publish_run
 from gies.io.stream import write_windows
@@ -516,16 +516,13 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     if model.has_requirements:
         counted["aoi"] = model.classes != OUTSIDE
     with ctx.timed("compute+write rasters, zone sums"):
+        quiet = captured_stderr()
         try:
-            totals, sums = executor.write(pl.grid, outputs + store.outputs(), counted, zones,
-                                          ctx.progress, stage)
+            with quiet:
+                totals, sums = executor.write(pl.grid, outputs + store.outputs(), counted,
+                                              zones, ctx.progress, stage)
         except (RasterioError, OSError) as exc:
-            cause = exc.__cause__ if isinstance(exc, ExportError) else exc
-            if isinstance(cause, RasterioError):
-                raise read_failure(pl, cause) from None
-            if isinstance(exc, ExportError):
-                raise
-            raise ExportError(f"outputs.dir: cannot write the result: {exc}") from None
+            raise _pass_failure(pl, exc, stage, out_root, quiet.text) from None
         found, excluded = after_pass(totals, pl.pipeline.factors, list(model.factor_scores))
         shares, more = _nodata_shares(pl, totals, list(model.factor_scores), quality)
         ctx.warn(found + more)
@@ -565,6 +562,28 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
     return RunResult(out_root / cfg.name, aoi.wide, {k: v.wide for k, v in results.items()},
                      tuple(ctx.messages), manifest.timings_s, quality.manifest(),
                      manifest.to_json())
+
+
+def _pass_failure(pl: Plan, exc: BaseException, stage: Path, out_root: Path,
+                  printed: str) -> GiesError:
+    """One message for a pass that failed: a full disk (named with its free space), a write
+    that GDAL refused, or a layer that could not be read (:func:`read_failure`); ``printed``
+    is what GDAL and libtiff wrote to standard error meanwhile."""
+    if disk_full(exc, stage, text=printed):
+        return ExportError(f"outputs.dir: the disk holding {out_root} is full: the run's "
+                           "outputs do not fit (nothing was published; the previous result is "
+                           "unchanged); free space, or choose another outputs.dir")
+    cause = exc.__cause__ if isinstance(exc, ExportError) else exc
+    text = str(cause)
+    if isinstance(cause, RasterioError) and ("Write failed" in text or "write" in printed.lower()):
+        last = [ln.strip() for ln in printed.splitlines() if ln.strip()]
+        return ExportError(f"outputs.dir: cannot write the result in {out_root}: "
+                           f"{last[-1] if last else text}")
+    if isinstance(cause, RasterioError):
+        return read_failure(pl, cause)
+    if isinstance(exc, ExportError):
+        return exc
+    return ExportError(f"outputs.dir: cannot write the result: {exc}")
 
 
 def _nodata_shares(pl: Plan, totals: Mapping[str, int], scored: list[str],

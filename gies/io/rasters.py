@@ -12,6 +12,7 @@ itself.
 
 from __future__ import annotations
 
+import os
 import math
 import threading
 import time
@@ -45,8 +46,65 @@ GDAL_CACHE_MB = 0
 #: (N=8000: one window; N=16000: four).
 WINDOW_CHUNKS = 64
 
-__all__ = ["RasterOutput", "write_rasters", "progress_bar", "open_output", "write_categories",
+__all__ = ["RasterOutput", "write_rasters", "captured_stderr", "disk_full", "progress_bar", "open_output", "write_categories",
            "read_categories", "pass_windows"]
+
+
+class captured_stderr:
+    """Send what C libraries write to the process's standard error (libtiff's and GDAL's
+    default handlers in worker threads: ~100 raw lines when a disk fills up) to a temporary
+    file while the block runs; :attr:`text` holds it afterwards. A user reads one message
+    per problem, made from this text and the exception; nothing raw reaches the terminal.
+    A no-op where the process has no descriptor 2."""
+
+    def __init__(self):
+        self.text = ""
+        self._saved = None
+        self._file = None
+
+    def __enter__(self):
+        import sys
+        import tempfile
+
+        fd = 2  # the descriptor C code writes to, whatever Python's sys.stderr is
+        try:
+            os.fstat(fd)
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            return self
+        self._file = tempfile.TemporaryFile()
+        self._saved = os.dup(fd)
+        os.dup2(self._file.fileno(), fd)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is None:
+            return False
+        import sys
+
+        sys.stderr.flush()
+        os.dup2(self._saved, self._fd)
+        os.close(self._saved)
+        self._file.seek(0)
+        self.text = self._file.read().decode("utf-8", "replace")
+        self._file.close()
+        return False
+
+
+def disk_full(exc: BaseException | None, folder: Path, *, text: str = "") -> bool:
+    """Whether a write failed because the disk holding ``folder`` is full: ENOSPC (or EDQUOT)
+    anywhere in the exception's chain, or "No space left on device" in its messages or in
+    ``text`` (what GDAL printed)."""
+    import errno
+
+    e, seen = exc, ""
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen += f" {e}"
+        e = e.__cause__ or e.__context__
+    return "No space left on device" in seen + text or "Disk quota exceeded" in seen + text
 
 
 @dataclass

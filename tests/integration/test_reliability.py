@@ -150,3 +150,28 @@ def test_published_result_is_a_folder_that_outlives_later_runs(tmp_path):
         assert ds.read(1).size == 3600
     assert verify_run(cur) == [] and first == [] and verify_run(backup) == []
     assert len(list((out / ".runs" / "senegal-sorghum").iterdir())) == 1
+
+
+def test_a_full_disk_is_one_message(tmp_path):
+    # outputs on a 3 MB tmpfs: Bungo's outputs do not fit
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(small)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        out = small / "out"
+        prev = out / "bungo-cocoa"
+        prev.mkdir(parents=True)
+        (prev / "marker.txt").write_text("previous result")
+        r = _run(_pipeline(tmp_path, "bungo-cocoa.yaml", out))
+        assert r.returncode == 2
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert lines == [f"gies: error: outputs.dir: the disk holding {out} is full: the run's "
+                         "outputs do not fit (nothing was published; the previous result is "
+                         "unchanged); free space, or choose another outputs.dir"], r.stderr
+        assert "No space" not in r.stdout and "ERROR" not in r.stdout
+        assert (prev / "marker.txt").read_text() == "previous result"
+        assert not list(out.glob(".runs/*/*"))
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)

@@ -87,3 +87,35 @@ def test_a_windowed_sample_reads_only_the_window(tmp_path):
     np.testing.assert_array_equal(arr, data[51:150:2, 101:160:2])
     assert g.transform.c == pytest.approx(20.0) and g.transform.f == pytest.approx(0.0)
     assert g.transform.a == pytest.approx(0.2)
+
+
+def test_what_c_code_writes_to_stderr_is_captured(capfd):
+    import os
+
+    from gies.io.rasters import captured_stderr
+
+    with captured_stderr() as cap:
+        os.write(2, b"_tiffWriteProc: No space left on device.\n")  # as libtiff does
+    assert cap.text == "_tiffWriteProc: No space left on device.\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_a_full_disk_is_recognised_from_the_error_or_what_gdal_printed(tmp_path):
+    import errno
+
+    from rasterio.errors import RasterioIOError
+
+    from gies.io.rasters import disk_full
+
+    assert disk_full(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
+    wrapped = RasterioIOError("Write failed. See previous exception for details.")
+    assert not disk_full(wrapped, tmp_path)
+    assert disk_full(wrapped, tmp_path, text="_tiffSeekProc: No space left on device.\n")
+    try:
+        try:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        except OSError as inner:
+            raise RuntimeError("write") from inner
+    except RuntimeError as outer:
+        assert disk_full(outer, tmp_path)
