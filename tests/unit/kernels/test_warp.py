@@ -232,3 +232,41 @@ def test_pipeline_engine_only_changes_who_warps(monkeypatch):
     assert calls == []
     harmonise.onto_grid(da, source_grid=src, grid=dst, resampling="cubic").compute()
     assert calls
+
+
+@pytest.mark.parametrize("lat0", [10.0, 55.0])
+@pytest.mark.parametrize("r0, c0", [(0, 0), (3584, 0), (6976, 3904)])
+def test_lattice_criterion_on_the_benchmark_grid(lat0, r0, c0):
+    # the benchmark's target (LAEA at lat0 N 20 E, 100 m, 8000 x 8000 cells) and its finest
+    # source (a 3" DEM): one warp tile at the centre row, the west edge and the far corner.
+    # The interpolated coordinates stay within the tolerance (1.5e-3 source pixels, the
+    # 1e-3 target with the check points' slack) of the exact transform at 55 N as at 10 N
+    from gies.grid import WARP_TILE
+    from gies.stages.warp import WARP_TOLERANCE
+
+    dst_crs = CRS.from_user_input(
+        f"+proj=laea +lat_0={lat0} +lon_0=20 +datum=WGS84 +units=m +no_defs").to_wkt()
+    h, w = WARP_TILE
+    h, w = min(h, 8000 - r0), min(w, 8000 - c0)
+    dst_t = Affine(100.0, 0, -400_000 + c0 * 100.0, 0, -100.0, 400_000 - r0 * 100.0)
+    d = 1 / 1200
+    src_t = Affine(d, 0, 5.0, 0, -d, lat0 + 10)
+    lat = warpkernel.source_lattice(src_crs=GEO, src_transform=src_t, src_shape=(24000, 36000),
+                                    geographic=True, dst_crs=dst_crs, dst_transform=dst_t,
+                                    shape=(h, w), tolerance=WARP_TOLERANCE)
+    assert lat is not None
+    C, R, step = lat[:3]
+    i = np.r_[np.arange(0, h, 13), h - 1]
+    j = np.arange(w)
+    jj, ii = np.meshgrid(j + 0.5, i + 0.5)
+    tr = Transformer.from_crs(dst_crs, GEO, always_xy=True)
+    lon, la = tr.transform(dst_t.c + jj * 100.0, dst_t.f - ii * 100.0)
+    col, row = (np.asarray(lon) - src_t.c) / d, (np.asarray(la) - src_t.f) / -d
+    li, fi, lj, fj = i // step, (i % step) / step, j // step, (j % step) / step
+
+    def interp(L):
+        rows = L[li] * (1 - fi)[:, None] + L[li + 1] * fi[:, None]
+        return rows[:, lj] * (1 - fj) + rows[:, lj + 1] * fj
+
+    assert np.abs(interp(C) - col).max() <= 1.5 * WARP_TOLERANCE
+    assert np.abs(interp(R) - row).max() <= 1.5 * WARP_TOLERANCE
