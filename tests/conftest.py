@@ -15,27 +15,27 @@ def repo() -> Path:
     return REPO
 
 
-@pytest.fixture
-def gdalwarp() -> str:
-    """Path of Debian's gdalwarp; tests needing it skip locally without it, fail on CI."""
-    exe = shutil.which("gdalwarp")
+def _gdal_tool(name: str) -> str:
+    """Path of a Debian GDAL command-line tool: tests needing it skip locally without it and
+    fail on CI (``apt-get install gdal-bin``)."""
+    exe = shutil.which(name)
     if exe is None:
         if os.environ.get("CI"):
-            pytest.fail("gdalwarp is required on CI (apt-get install gdal-bin)")
-        pytest.skip("gdalwarp not installed")
+            pytest.fail(f"{name} is required on CI (apt-get install gdal-bin)")
+        pytest.skip(f"{name} not installed")
     return exe
+
+
+@pytest.fixture
+def gdalwarp() -> str:
+    """Path of gdalwarp (an oracle for the warp kernels)."""
+    return _gdal_tool("gdalwarp")
 
 
 @pytest.fixture
 def gdaldem() -> str:
-    """Path of Debian's gdaldem (an oracle for slope and aspect); skips locally without it,
-    fails on CI."""
-    exe = shutil.which("gdaldem")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("gdaldem is required on CI (apt-get install gdal-bin)")
-        pytest.skip("gdaldem not installed")
-    return exe
+    """Path of gdaldem (an oracle for slope and aspect)."""
+    return _gdal_tool("gdaldem")
 
 
 def pytest_collection_modifyitems(config, items):
