@@ -170,8 +170,13 @@ class ZoneJob:
              extra_classes=None, origin_classes=None) -> ZoneSums:
         """The :class:`~gies.stages.zonal.ZoneSums` of these layers (or of the ones given)."""
         ly = layers or self.layers
+        limiting = ly.get("limiting_factor")
+        if limiting is not None:
+            # excluded land is its own row of the limiting areas, not land a factor limits
+            limiting = (xr.where(ly["classes"] == EXCLUDED, EXCLUDED, limiting)
+                        .astype(np.uint8).assign_coords(limiting.coords))
         return ZoneSums(self.zones, classes=ly["classes"], score=ly["suitability"],
-                        limiting=ly.get("limiting_factor"),
+                        limiting=limiting,
                         factor_scores=self.factor_scores if factor_scores is None else factor_scores,
                         extra_classes=self.extra_classes if extra_classes is None else extra_classes,
                         origin_classes=self.origin_classes if origin_classes is None
@@ -489,12 +494,8 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
         name = "agreement" if model.has_requirements else "origin"
         origin_classes[name] = (model.origin.agreement, model.origin.agreement_codes)
     if model.has_requirements:
-        # excluded land is its own row of the limiting areas, not land a factor limits
-        limiting = (model.limiting if model.excluded is None else
-                    xr.where(model.classes == EXCLUDED, EXCLUDED, model.limiting)
-                    .astype(np.uint8).assign_coords(pl.grid.coords()))
         zlayers = {"classes": model.classes, "suitability": model.score,
-                   "limiting_factor": limiting}
+                   "limiting_factor": model.limiting}
     else:  # no requirement classes: the zones' areas from the AOI mask alone
         inside = aoi_mask(pl)
         zlayers = {"classes": xr.where(inside, NODATA, OUTSIDE).astype(np.uint8)

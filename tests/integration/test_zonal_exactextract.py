@@ -43,7 +43,7 @@ def test_tables_written_and_consistent(bungo):
     out = bungo.output_dir
     wide = pd.read_csv(out / "zone_stats_planning_units.csv")
     tidy = pd.read_csv(out / "zone_class_areas_planning_units.csv")
-    assert set(tidy["kind"]) == {"actual", "potential"}
+    assert set(tidy["kind"]) == {"actual", "potential", "limiting"}
     per_zone = tidy[tidy["kind"] == "actual"].groupby("zone_id")["hectares"].sum()
     pot = tidy[tidy["kind"] == "potential"].groupby("zone_id")["hectares"].sum()
     np.testing.assert_allclose(pot.loc[wide["zone_id"]].to_numpy(), wide["area_ha"], rtol=1e-6)
