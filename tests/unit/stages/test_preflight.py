@@ -222,7 +222,7 @@ def test_a_sentinel_far_from_the_values_is_not_named(tmp_path):
 def test_plausibility_lists_every_reading_that_fits():
     # 25.8..28.1 °C stored ×10 (robust range 258.1..280.9): read ×10 it is 25.81..28.09, read
     # in K it is -15.03..7.735; ×100 and ×1000 give temperatures too: all four are named, in
-    # the order of _FIXES, and the Kelvin reading no longer wins alone
+    # the order of _FIXES, and the Kelvin reading does not win alone
     v = np.linspace(258.0, 281.0, 200)
     with pytest.raises(UnitError) as e:
         check_plausible(v, units="degC", layer_name="layers.tavg")
