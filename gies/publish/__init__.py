@@ -420,7 +420,8 @@ def _requirement_maps(out: Path, ctx: dict, tr: dict, labels, zones, label_field
                  title=f"{map_title}: {tr['map_limiting']}", factor_codes=fcodes,
                  hectares=lim_ha, zones=zones, label_field=label_field,
                  factor_labels={f: _factor_label(f, {}) for f in fcodes.values()},
-                 credits=credits, disclaimer=disclaimer, tr=tr)
+                 credits=credits, disclaimer=disclaimer, tr=tr,
+                 classes_path=out / "classes.tif")
     written.append("limiting.png")
     return written
 

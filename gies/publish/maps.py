@@ -341,8 +341,11 @@ def limiting_map(
     tr: dict | None = None,
     max_pixels: int = 2000,
     dpi: int = 130,
+    classes_path: Path | None = None,
 ) -> None:
-    """The limiting factor map: one colour per factor, legend with hectares."""
+    """The limiting factor map: one colour per factor, legend with hectares. With
+    ``classes_path`` (the run's ``classes.tif``), excluded land is drawn and listed as such,
+    as the zone sums count it, rather than in the colour of the factor that would limit it."""
     plt = _plt()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -351,6 +354,11 @@ def limiting_map(
     hectares = hectares or {}
     arr, b, crs = _read(limiting_path, max_pixels)
     codes = [0, *sorted(factor_codes), NODATA]
+    if classes_path is not None:
+        cls, _, _ = _read(classes_path, max_pixels)
+        if cls.shape == arr.shape and (cls == EXCLUDED).any():
+            arr = np.where(cls == EXCLUDED, EXCLUDED, arr).astype(arr.dtype)
+            codes.insert(-1, EXCLUDED)
     lut = np.zeros(256, dtype=np.int16)
     for i, c in enumerate(codes):
         lut[c] = i
@@ -378,6 +386,7 @@ def limiting_map(
             continue
         name = (tr.get("none_limiting", "no limitation") if c == 0 else
                 tr.get("no_data", "no data") if c == NODATA else
+                tr.get("excluded", "excluded") if c == EXCLUDED else
                 (factor_labels or {}).get(factor_codes[c], factor_codes[c]))
         ha = hectares.get(c)
         handles.append(Patch(facecolor=factor_colour(c), edgecolor="#555555",
