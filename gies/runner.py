@@ -523,7 +523,7 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
                 totals, sums = executor.write(pl.grid, outputs + store.outputs(), counted,
                                               zones, ctx.progress, stage)
         except (RasterioError, OSError) as exc:
-            raise _pass_failure(pl, exc, stage, out_root, quiet.text) from None
+            raise _pass_failure(pl, exc, out_root, quiet.text) from None
         found, excluded = after_pass(totals, pl.pipeline.factors, list(model.factor_scores))
         shares, more = _nodata_shares(pl, totals, list(model.factor_scores), quality)
         ctx.warn(found + more)
@@ -565,18 +565,18 @@ def _export(ctx: RunContext, pl: Plan, model: Model, quality: QualityReport, sta
                      manifest.to_json())
 
 
-def _pass_failure(pl: Plan, exc: BaseException, stage: Path, out_root: Path,
-                  printed: str) -> GiesError:
-    """One message for a pass that failed: a full disk (named with its free space), a write
+def _pass_failure(pl: Plan, exc: BaseException, out_root: Path, printed: str) -> GiesError:
+    """One message for a pass that failed: a full disk (naming the outputs folder), a write
     that GDAL refused, or a layer that could not be read (:func:`read_failure`); ``printed``
     is what GDAL and libtiff wrote to standard error meanwhile."""
-    if disk_full(exc, stage, text=printed):
+    if disk_full(exc, text=printed):
         return ExportError(f"outputs.dir: the disk holding {out_root} is full: the run's "
                            "outputs do not fit (nothing was published; the previous result is "
                            "unchanged); free space, or choose another outputs.dir")
     cause = exc.__cause__ if isinstance(exc, ExportError) else exc
     text = str(cause)
-    if isinstance(cause, RasterioError) and ("Write failed" in text or "write" in printed.lower()):
+    if isinstance(cause, RasterioError) and ("Write failed" in text
+                                             or "write error" in printed.lower()):
         last = [ln.strip() for ln in printed.splitlines() if ln.strip()]
         return ExportError(f"outputs.dir: cannot write the result in {out_root}: "
                            f"{last[-1] if last else text}")

@@ -92,8 +92,8 @@ class captured_stderr:
         return False
 
 
-def disk_full(exc: BaseException | None, folder: Path, *, text: str = "") -> bool:
-    """Whether a write failed because the disk holding ``folder`` is full: ENOSPC (or EDQUOT)
+def disk_full(exc: BaseException | None, *, text: str = "") -> bool:
+    """Whether a write failed because its disk is full: ENOSPC (or EDQUOT)
     anywhere in the exception's chain, or "No space left on device" in its messages or in
     ``text`` (what GDAL printed)."""
     import errno

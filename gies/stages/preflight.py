@@ -314,7 +314,7 @@ def aoi_sample(info, aoi, *, band: int = 1, nodata: float | None = None, key: st
     if aoi is not None and len(aoi):
         try:
             in_file = aoi.to_crs(info.grid.crs).geometry
-        except Exception:  # noqa: BLE001 - an AOI PROJ cannot reproject: sample the file
+        except (ValueError, RuntimeError):  # PROJ cannot reproject it: sample the file
             in_file = None
         if in_file is not None and np.isfinite(in_file.total_bounds).all():
             rows, cols = info.grid.shape

@@ -101,21 +101,21 @@ def test_what_c_code_writes_to_stderr_is_captured(capfd):
     assert capfd.readouterr().err == "after\n"
 
 
-def test_a_full_disk_is_recognised_from_the_error_or_what_gdal_printed(tmp_path):
+def test_a_full_disk_is_recognised_from_the_error_or_what_gdal_printed():
     import errno
 
     from rasterio.errors import RasterioIOError
 
     from gies.io.rasters import disk_full
 
-    assert disk_full(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
+    assert disk_full(OSError(errno.ENOSPC, "No space left on device"))
     wrapped = RasterioIOError("Write failed. See previous exception for details.")
-    assert not disk_full(wrapped, tmp_path)
-    assert disk_full(wrapped, tmp_path, text="_tiffSeekProc: No space left on device.\n")
+    assert not disk_full(wrapped)
+    assert disk_full(wrapped, text="_tiffSeekProc: No space left on device.\n")
     try:
         try:
             raise OSError(errno.EDQUOT, "Disk quota exceeded")
         except OSError as inner:
             raise RuntimeError("write") from inner
     except RuntimeError as outer:
-        assert disk_full(outer, tmp_path)
+        assert disk_full(outer)
